@@ -1,0 +1,56 @@
+"""What the engine needs to know about a model, kept apart from the `nn.Module` itself."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class SizeReq:
+    """Input sizes the model accepts: at least `minimum`, and a multiple of `multiple_of` (down-sampling)."""
+
+    minimum: int = 1
+    multiple_of: int = 1
+
+    def padded(self, n: int) -> int:
+        """Smallest accepted size >= n."""
+        n = max(n, self.minimum)
+        return math.ceil(n / self.multiple_of) * self.multiple_of
+
+
+@dataclass(frozen=True)
+class ModelDescriptor:
+    """A model's contract with the engine.
+
+    `context` is the receptive-field radius in input pixels: a tile's core is exact when it has this much
+    real image around it. `tiling` is "supported" or "whole-image" (a model with global operations, whose
+    output would change if cut). `memory_per_pixel` is the rough peak bytes per input pixel at batch 1 in
+    fp32; it sizes `--tile auto`.
+    """
+
+    name: str
+    task: str
+    architecture: str
+    scale: int = 1
+    in_channels: int = 3
+    out_channels: int = 3
+    size: SizeReq = SizeReq()
+    context: int = 16
+    tiling: str = "supported"
+    dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")
+    memory_per_pixel: int = 4096
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A descriptor with its module, already moved to a device and dtype, in eval mode."""
+
+    descriptor: ModelDescriptor
+    module: torch.nn.Module
+    device: torch.device
+    dtype: torch.dtype

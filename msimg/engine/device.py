@@ -1,0 +1,99 @@
+"""Device and precision selection, free memory, and `--tile auto`.
+
+An explicitly requested device or precision that is not available is an error, never a silent fallback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from msimg.engine.descriptor import ModelDescriptor
+from msimg.errors import DeviceError
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(spec: str = "auto") -> torch.device:
+    """`auto` picks CUDA, then MPS, then CPU; anything named must exist."""
+    spec = spec.strip().lower()
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "mps":
+        if not _mps_available():
+            raise DeviceError("device 'mps' was requested but this torch build or machine has no MPS")
+        return torch.device("mps")
+    if spec == "cuda" or spec.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"device '{spec}' was requested but CUDA is not available (torch {torch.__version__})"
+            )
+        index = int(spec.split(":", 1)[1]) if ":" in spec else torch.cuda.current_device()
+        if not 0 <= index < torch.cuda.device_count():
+            raise DeviceError(
+                f"device '{spec}' does not exist: {torch.cuda.device_count()} CUDA device(s) found"
+            )
+        return torch.device("cuda", index)
+    raise DeviceError(f"unknown device '{spec}' (use auto, cpu, cuda, cuda:N or mps)")
+
+
+def resolve_dtype(spec: str, device: torch.device, supported: tuple[str, ...]) -> torch.dtype:
+    """`auto` is fp32 on CPU and the model's best half type on a GPU."""
+    spec = spec.strip().lower()
+    if spec == "auto":
+        if device.type == "cpu":
+            return torch.float32
+        if device.type == "cuda" and "bf16" in supported and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float16 if "fp16" in supported else torch.float32
+    if spec not in DTYPES:
+        raise DeviceError(f"unknown precision '{spec}' (use auto, fp32, fp16 or bf16)")
+    if spec not in supported:
+        raise DeviceError(
+            f"precision '{spec}' is not supported by this model (supports {', '.join(supported)})"
+        )
+    if spec == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise DeviceError("precision 'bf16' was requested but this GPU does not support it")
+    return DTYPES[spec]
+
+
+def free_memory(device: torch.device) -> int:
+    """Bytes the engine may still allocate on `device`."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "mps":
+        return int(torch.mps.recommended_max_memory() - torch.mps.current_allocated_memory())
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+
+
+def auto_tile(desc: ModelDescriptor, device: torch.device, dtype: torch.dtype, batch: int) -> int:
+    """Largest core size whose activations fit a quarter of free memory (CPU: capped for cache reuse)."""
+    bytes_per_px = desc.memory_per_pixel * (2 if dtype == torch.float32 else 1) // 2 * batch
+    budget = free_memory(device) // 4
+    cap = 512 if device.type == "cpu" else 2048
+    tile = cap
+    while tile > 64 and (tile + 2 * desc.context) ** 2 * bytes_per_px > budget:
+        tile //= 2
+    return tile
+
+
+def describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)

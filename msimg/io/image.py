@@ -1,0 +1,44 @@
+"""The in-memory image that flows between reader, task and writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What must survive a round trip besides the pixels.
+
+    `exif` is the raw EXIF block (TIFF header onwards, no ``Exif\\0\\0`` prefix) with the orientation tag
+    already reset to 1, because the reader applies the orientation to the pixels.
+    """
+
+    format: str  # "png" | "jpeg" | "tiff" | "webp" | "bmp"
+    exif: bytes | None = None
+    icc: bytes | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Image:
+    """Pixels as decoded: (H, W, C) with C in {1, 2, 3, 4} (gray, gray+alpha, RGB, RGBA), RGB order.
+
+    dtype is uint8, uint16 or float32 and decides the output bit depth.
+    """
+
+    pixels: np.ndarray
+    meta: ImageMeta
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.pixels.shape[2] in (2, 4)
