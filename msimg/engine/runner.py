@@ -20,9 +20,8 @@ MIN_TILE = 32
 
 @dataclass(frozen=True)
 class TileSettings:
-    """`tile` None = auto from free memory, 0 = whole image, N = core size in input pixels."""
+    """How windows overlap beyond the model's context, and how many run at once."""
 
-    tile: int | None = None
     overlap: int = 16
     batch: int = 1
 
@@ -37,9 +36,10 @@ def pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 def _forward(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    x = x.to(model.device, model.dtype, non_blocking=True).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        y = model.module(x.to(model.device, model.dtype, non_blocking=True))
-    return y.to("cpu", torch.float32)
+        y = model.module(x)
+    return y.to("cpu", torch.float32).contiguous()
 
 
 def _windows(rows: list[Span], cols: list[Span]) -> Iterator[tuple[int, int]]:

@@ -1,0 +1,87 @@
+"""The Python API; the CLI is a thin layer over these two functions.
+
+>>> import numpy as np, msimg
+>>> clean = msimg.run("denoise", noisy_uint8_rgb, sigma=25)          # doctest: +SKIP
+>>> report = msimg.run_folder("denoise", ["photos/"], "clean/")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from msimg.engine.options import EngineOptions, OutputOptions
+from msimg.engine.pipeline import Report, Reporter, run_jobs
+from msimg.engine.session import Session, open_session
+from msimg.errors import UsageError
+from msimg.io.discover import plan_jobs
+from msimg.tasks import get_task
+
+_ENGINE_FIELDS = {f.name for f in dataclasses.fields(EngineOptions)}
+_OUTPUT_FIELDS = {f.name for f in dataclasses.fields(OutputOptions)}
+
+
+def _split(
+    task: str, options: dict[str, Any], allowed: set[str]
+) -> tuple[EngineOptions, Any, dict[str, Any]]:
+    """Keyword options -> (engine options, task options, the rest)."""
+    task_fields = {f.name for f in dataclasses.fields(get_task(task).options_type)}
+    unknown = set(options) - _ENGINE_FIELDS - task_fields - allowed
+    if unknown:
+        known = ", ".join(sorted(_ENGINE_FIELDS | task_fields | allowed))
+        raise UsageError(f"unknown option(s) for {task}: {', '.join(sorted(unknown))} (known: {known})")
+    engine = EngineOptions(**{k: v for k, v in options.items() if k in _ENGINE_FIELDS})
+    task_opts = get_task(task).options_type(**{k: v for k, v in options.items() if k in task_fields})
+    rest = {k: v for k, v in options.items() if k in allowed}
+    return engine, task_opts, rest
+
+
+def session(task: str, **options: Any) -> Session:
+    """A reusable session (model loaded once) for many `Session.restore` calls."""
+    engine, task_opts, _ = _split(task, options, set())
+    return open_session(task, engine, task_opts)
+
+
+def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
+    """Restore one image held in memory.
+
+    `image` is (H, W) or (H, W, C) with C in 1-4, uint8, uint16 or float32 (RGB order); the result has the
+    same dtype and layout (scaled for super-resolution). Options are the CLI's, in snake_case.
+    """
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
+        raise UsageError(f"image must be (H, W) or (H, W, 1-4), got shape {image.shape}")
+    if image.dtype not in (np.uint8, np.uint16, np.float32):
+        raise UsageError(f"image dtype must be uint8, uint16 or float32, got {image.dtype}")
+    pixels = image[..., None] if image.ndim == 2 else image
+    out, _ = session(task, **options).restore(np.ascontiguousarray(pixels))
+    return out[..., 0] if image.ndim == 2 else out
+
+
+def run_folder(
+    task: str,
+    inputs: Sequence[str] | str,
+    output: str | None = None,
+    *,
+    reporter: Reporter | None = None,
+    **options: Any,
+) -> Report:
+    """Restore files, folders or globs into `output` (see DESIGN section 1); returns a `Report`.
+
+    Conflicting outputs are refused before any work; per-file failures are in `Report.failed`.
+    """
+    allowed = _OUTPUT_FIELDS | {"suffix", "overwrite"}
+    engine, task_opts, rest = _split(task, options, allowed)
+    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+    jobs = plan_jobs(
+        inputs,
+        output,
+        task,
+        fmt=rest.get("fmt", "same"),
+        suffix=rest.get("suffix", ""),
+        overwrite=rest.get("overwrite", False),
+    )
+    out = OutputOptions(**{k: v for k, v in rest.items() if k in _OUTPUT_FIELDS})
+    return run_jobs(open_session(task, engine, task_opts), jobs, out, reporter)

@@ -1,0 +1,91 @@
+"""The `msimg` command. Errors become exit codes here and only here:
+0 ok, 1 some files failed (or a non-usage error), 2 usage error, 130 interrupted."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from msimg import __version__
+from msimg.cli.commands import denoise, doctor, evaluate, models, train
+from msimg.errors import MsimgError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+app = typer.Typer(
+    name="msimg",
+    help="Restore whole folders of images with multi-scale neural networks on a tiled engine (CPU or GPU).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"msimg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """msimg: image restoration for folders of any size."""
+    _state["debug"] = debug
+
+
+app.command("denoise", no_args_is_help=True)(denoise.denoise)
+app.command("doctor")(doctor.doctor)
+app.command("train", no_args_is_help=True)(train.train)
+app.command("eval", no_args_is_help=True)(evaluate.evaluate)
+app.add_typer(models.app, name="models")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"msimg: error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and map every outcome to an exit code."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result = app(args=argv, standalone_mode=False)
+        return result if isinstance(result, int) else EXIT_OK
+    except typer.Exit as e:
+        return e.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except typer.TyperException as e:  # bad options and arguments, reported by Typer itself
+        show = getattr(e, "show", None)
+        if show is not None:
+            show()
+        else:
+            _error(e.format_message())
+        return e.exit_code
+    except UsageError as e:
+        _error(str(e))
+        return EXIT_USAGE
+    except MsimgError as e:
+        if _state["debug"]:
+            raise
+        _error(str(e))
+        return EXIT_FAILED
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""`msimg denoise`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from msimg.cli.options import CommonArgs, task_command
+from msimg.cli.run import run_task
+from msimg.errors import UsageError
+
+
+def parse_sigma(value: str) -> float | None:
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"--sigma must be 'auto' or a number 0-75, got '{value}'") from None
+
+
+@task_command
+def denoise(
+    common: CommonArgs,
+    sigma: Annotated[
+        str, typer.Option(help="Noise level on the 8-bit scale (0-75), or auto to estimate it.")
+    ] = "auto",
+    strength: Annotated[float, typer.Option(help="0 keeps the input, 1 is the full denoise.")] = 1.0,
+) -> None:
+    """Remove sensor and Gaussian noise from photos, colour or gray, at any level.
+
+    Examples:
+
+      msimg denoise photos/ -o clean/
+
+      msimg denoise scan.tif --sigma 15 --strength 0.8
+
+      msimg denoise shots/*.png --json --quiet > report.jsonl
+    """
+    from msimg.tasks.denoise import DenoiseOptions
+
+    raise typer.Exit(run_task("denoise", common, DenoiseOptions(parse_sigma(sigma), strength)))

@@ -1,0 +1,76 @@
+"""`msimg doctor`: what this machine offers msimg."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from msimg.cli.report import print_json
+
+
+def facts() -> dict[str, Any]:
+    import importlib.metadata as md
+    import os
+    import platform
+
+    import torch
+
+    from msimg import __version__
+    from msimg.engine.device import free_memory
+
+    devices: list[dict[str, Any]] = [{"device": "cpu", "free_bytes": free_memory(torch.device("cpu"))}]
+    for i in range(torch.cuda.device_count()):
+        d = torch.device("cuda", i)
+        devices.append(
+            {"device": str(d), "name": torch.cuda.get_device_name(i), "free_bytes": free_memory(d)}
+        )
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append({"device": "mps", "free_bytes": free_memory(torch.device("mps"))})
+    versions = {}
+    for pkg in (
+        "numpy",
+        "opencv-python-headless",
+        "tifffile",
+        "rawpy",
+        "pillow",
+        "safetensors",
+        "typer",
+        "rich",
+    ):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "msimg": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "torch_cuda": torch.version.cuda,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "devices": devices,
+        "packages": versions,
+    }
+
+
+def doctor(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the facts as one JSON object.")] = False,
+) -> None:
+    """Show the torch build, devices, free memory, threads and package versions."""
+    info = facts()
+    if json_out:
+        print_json(info)
+        return
+    for key, value in info.items():
+        if key == "devices":
+            for d in value:
+                extra = f" ({d['name']})" if "name" in d else ""
+                typer.echo(f"device       {d['device']}{extra}: {d['free_bytes'] / 2**30:.1f} GiB free")
+        elif key == "packages":
+            typer.echo("packages     " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        else:
+            typer.echo(f"{key:<12} {value}")

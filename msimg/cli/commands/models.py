@@ -1,0 +1,70 @@
+"""`msimg models list|info`: the shipped models, from weights/manifest.json."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from msimg.cli.report import print_json, stderr_console
+
+app = typer.Typer(help="Shipped models, their descriptors and recorded metrics.", no_args_is_help=True)
+
+
+def _metric_text(entry: dict) -> str:
+    metrics = entry.get("metrics", {})
+    return ", ".join(f"{k} {v}" for k, v in metrics.items() if isinstance(v, int | float))[:60]
+
+
+@app.command("list")
+def list_models(
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per model.")] = False,
+) -> None:
+    """List shipped models."""
+    from rich.table import Table
+
+    from msimg.models.weights import load_manifest
+
+    models = load_manifest()
+    if json_out:
+        for entry in models.values():
+            print_json(entry)
+        return
+    if not models:
+        stderr_console().print(
+            "no shipped models yet (weights/manifest.json is empty); see `msimg train --help`"
+        )
+        return
+    table = Table("name", "task", "architecture", "params", "scale", "validation")
+    for name, e in models.items():
+        table.add_row(
+            name,
+            e["task"],
+            e["architecture"],
+            f"{e.get('parameters', 0):,}",
+            str(e.get("scale", 1)),
+            _metric_text(e),
+        )
+    from rich.console import Console
+
+    Console().print(table)
+
+
+@app.command()
+def info(
+    name: Annotated[str, typer.Argument(help="A shipped model name (see `msimg models list`).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the entry as JSON.")] = False,
+) -> None:
+    """Show one model's manifest entry and the descriptor the engine uses."""
+    import dataclasses
+    import json
+
+    from msimg.models.weights import load_manifest, shipped_spec
+
+    entry = dict(load_manifest().get(name) or {})
+    spec = shipped_spec(name)  # raises a clear error for an unknown name
+    entry["descriptor"] = dataclasses.asdict(spec.descriptor())
+    if json_out:
+        print_json(entry)
+    else:
+        typer.echo(json.dumps(entry, indent=2))

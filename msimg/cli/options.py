@@ -1,0 +1,203 @@
+"""Options shared by every task command, defined once and added to each command's signature."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+from msimg.engine.options import DEFAULT_MAX_PIXELS, EngineOptions, OutputOptions
+from msimg.errors import UsageError
+
+ENGINE = "Engine"
+OUTPUT = "Output"
+REPORTING = "Reporting"
+
+
+def parse_tile(value: str) -> int | None:
+    """`auto` -> None, `0` -> whole image, N -> core size."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"--tile must be auto, 0 or a size in pixels, got '{value}'") from None
+
+
+@dataclass(frozen=True)
+class CommonArgs:
+    """The common options of a task command, as the user gave them."""
+
+    inputs: list[str]
+    output: str | None
+    fmt: str
+    quality: int
+    suffix: str
+    overwrite: bool
+    device: str
+    precision: str
+    tile: str
+    tile_overlap: int
+    batch: int
+    model: str | None
+    json: bool
+    quiet: bool
+    max_megapixels: float
+
+    def engine(self) -> EngineOptions:
+        return EngineOptions(
+            self.device, self.precision, parse_tile(self.tile), self.tile_overlap, self.batch, self.model
+        )
+
+    def output_options(self) -> OutputOptions:
+        return OutputOptions(self.fmt, self.quality, int(self.max_megapixels * 1e6))
+
+
+_COMMON: dict[str, tuple[Any, Any]] = {
+    "inputs": (
+        Annotated[
+            list[str], typer.Argument(help="Image files, folders (walked recursively) or globs; - for stdin.")
+        ],
+        ...,
+    ),
+    "output": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--output",
+                "-o",
+                help="Output folder (or file, for one input; - for stdout). "
+                "Default: a sibling <input>-<task>.",
+                rich_help_panel=OUTPUT,
+            ),
+        ],
+        None,
+    ),
+    "fmt": (
+        Annotated[str, typer.Option("--format", help="png|jpg|tif|webp|bmp|same.", rich_help_panel=OUTPUT)],
+        "same",
+    ),
+    "quality": (Annotated[int, typer.Option(help="JPEG/WebP quality 1-100.", rich_help_panel=OUTPUT)], 95),
+    "suffix": (
+        Annotated[str, typer.Option(help="Appended to each output's stem.", rich_help_panel=OUTPUT)],
+        "",
+    ),
+    "overwrite": (
+        Annotated[
+            bool,
+            typer.Option(
+                help="Redo finished outputs (default: skip them, so re-runs resume).", rich_help_panel=OUTPUT
+            ),
+        ],
+        False,
+    ),
+    "device": (
+        Annotated[
+            str,
+            typer.Option(
+                help="auto|cpu|cuda|cuda:N|mps; a missing device is an error.", rich_help_panel=ENGINE
+            ),
+        ],
+        "auto",
+    ),
+    "precision": (
+        Annotated[
+            str,
+            typer.Option(
+                help="auto|fp32|fp16|bf16 (auto: fp32 on CPU, half on GPU).", rich_help_panel=ENGINE
+            ),
+        ],
+        "auto",
+    ),
+    "tile": (
+        Annotated[
+            str,
+            typer.Option(
+                help="auto (from free memory), 0 (no tiling) or a tile size in pixels.",
+                rich_help_panel=ENGINE,
+            ),
+        ],
+        "auto",
+    ),
+    "tile_overlap": (
+        Annotated[
+            int, typer.Option(help="Extra blended overlap between tiles, pixels.", rich_help_panel=ENGINE)
+        ],
+        16,
+    ),
+    "batch": (Annotated[int, typer.Option(help="Tiles per forward pass.", rich_help_panel=ENGINE)], 1),
+    "model": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="Shipped model name or a weights file (.safetensors, .pth).", rich_help_panel=ENGINE
+            ),
+        ],
+        None,
+    ),
+    "json": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--json",
+                help="One JSON object per file on stdout, then a summary.",
+                rich_help_panel=REPORTING,
+            ),
+        ],
+        False,
+    ),
+    "quiet": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--quiet",
+                "-q",
+                help="No progress or summary; errors still go to stderr.",
+                rich_help_panel=REPORTING,
+            ),
+        ],
+        False,
+    ),
+    "max_megapixels": (
+        Annotated[
+            float,
+            typer.Option(
+                help="Refuse images larger than this (checked from the header).", rich_help_panel=ENGINE
+            ),
+        ],
+        DEFAULT_MAX_PIXELS / 1e6,
+    ),
+}
+
+
+def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a task command the common options; they reach it as one `common: CommonArgs` argument."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    own = [
+        p.replace(annotation=hints[p.name])
+        for p in inspect.signature(func).parameters.values()
+        if p.name != "common"
+    ]
+    kw = inspect.Parameter.KEYWORD_ONLY
+    common = [
+        inspect.Parameter(n, kw, default=d, annotation=a) for n, (a, d) in _COMMON.items() if n != "inputs"
+    ]
+    inputs_annotation, _ = _COMMON["inputs"]
+    params = [
+        inspect.Parameter("inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=inputs_annotation)
+    ]
+    params += [p.replace(kind=kw) for p in own] + common
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        args = CommonArgs(**{name: kwargs.pop(name) for name in _COMMON})
+        return func(common=args, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper

@@ -1,0 +1,111 @@
+"""What the user sees: progress and messages on stderr, `--json` lines on stdout."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+if TYPE_CHECKING:
+    from msimg.engine.pipeline import FileResult, Report
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+class CliReporter:
+    """Progress bar (only on a terminal, never with --quiet), one line per failure, a summary at the end."""
+
+    def __init__(self, task: str, json_lines: bool, quiet: bool) -> None:
+        self.task = task
+        self.json_lines = json_lines
+        self.quiet = quiet
+        self.console = stderr_console()
+        self.lock = threading.Lock()
+        self.megapixels = 0.0
+        self.progress: Progress | None = None
+        self.bar: Any = None
+
+    def start(self, total: int, device: str, tile: int) -> None:
+        if self.quiet:
+            return
+        tile_text = "whole image" if tile == 0 else f"tile {tile}"
+        self.console.print(f"msimg {self.task}: {total} file(s) on {device}, {tile_text}")
+        if self.console.is_terminal:
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
+            self.bar = self.progress.add_task(self.task, total=total, rate="")
+
+    def result(self, result: FileResult) -> None:
+        with self.lock:
+            if self.json_lines:
+                print_json(dataclasses.asdict(result))
+            if result.status == "failed":
+                self.console.print(f"[red]error[/]: {result.input}: {result.error}", markup=True)
+            if self.progress is not None:
+                self.megapixels += result.megapixels
+                elapsed = self.progress.tasks[0].elapsed or 0.0
+                rate = f"{self.megapixels / elapsed:.2f} MP/s" if elapsed > 0 and self.megapixels else ""
+                self.progress.update(self.bar, advance=1, rate=rate)
+
+    def finish(self, report: Report) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        if self.json_lines:
+            print_json(
+                {
+                    "summary": True,
+                    "task": report.task,
+                    "done": report.count("done"),
+                    "skipped": report.count("skipped"),
+                    "failed": report.count("failed"),
+                    "seconds": round(report.seconds, 3),
+                    "megapixels": round(report.megapixels, 3),
+                    "interrupted": report.interrupted,
+                    "exit_code": report.exit_code,
+                }
+            )
+        if self.quiet:
+            return
+        rate = (
+            f", {report.megapixels / report.seconds:.2f} MP/s"
+            if report.seconds > 0 and report.megapixels
+            else ""
+        )
+        line = (
+            f"{report.task}: {report.count('done')} done, {report.count('skipped')} skipped, "
+            f"{report.count('failed')} failed in {report.seconds:.1f} s{rate}"
+        )
+        if report.interrupted:
+            line += " (interrupted)"
+        self.console.print(line)
+        for r in report.failed:
+            self.console.print(f"  failed: {r.input}: {r.error}")

@@ -1,0 +1,44 @@
+"""Option records shared by the API and the CLI. No heavy imports here: the CLI builds these at startup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from msimg.errors import UsageError
+
+DEFAULT_MAX_PIXELS = 400_000_000
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """The options every task shares. `tile` None = auto from free memory, 0 = whole image."""
+
+    device: str = "auto"
+    precision: str = "auto"
+    tile: int | None = None
+    tile_overlap: int = 16
+    batch: int = 1
+    model: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tile is not None and self.tile < 0:
+            raise UsageError(f"--tile must be auto, 0 or a positive size, got {self.tile}")
+        if self.tile_overlap < 0:
+            raise UsageError(f"--tile-overlap must be >= 0, got {self.tile_overlap}")
+        if self.batch < 1:
+            raise UsageError(f"--batch must be >= 1, got {self.batch}")
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """How results are written: `fmt` "same" keeps each input's format where it can hold the result."""
+
+    fmt: str = "same"
+    quality: int = 95
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.quality <= 100:
+            raise UsageError(f"--quality must be within 1-100, got {self.quality}")
+        if self.max_pixels < 1:
+            raise UsageError(f"--max-megapixels must be positive, got {self.max_pixels / 1e6:g}")

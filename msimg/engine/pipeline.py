@@ -1,0 +1,261 @@
+"""Stream a batch of files: a reader thread decodes ahead, the model runs here, a writer thread encodes
+behind. Queues are bounded, so memory holds a few images whatever the folder size.
+
+Every file ends as done, skipped or failed (with a one-line reason); a failure never stops the batch.
+On Ctrl-C the writer finishes the file it is writing (atomically) and nothing else is started.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from msimg.engine.options import OutputOptions
+from msimg.engine.session import Session
+from msimg.errors import MsimgError
+from msimg.io.atomic import remove_stale_temps
+from msimg.io.discover import Job, stale_temp_roots
+from msimg.io.image import Image
+from msimg.io.read import decode_image, read_image
+from msimg.io.write import (
+    FORMAT_SUFFIX,
+    can_hold,
+    encode_image,
+    format_from_suffix,
+    output_format,
+    write_image,
+)
+
+_END = object()
+_POLL = 0.1
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One line of `--json` output."""
+
+    input: str
+    output: str | None
+    status: str  # "done" | "skipped" | "failed"
+    seconds: float = 0.0
+    megapixels: float = 0.0
+    tile: int | None = None
+    device: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    task: str
+    results: tuple[FileResult, ...]
+    seconds: float
+    interrupted: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.results)
+
+    @property
+    def failed(self) -> tuple[FileResult, ...]:
+        return tuple(r for r in self.results if r.status == "failed")
+
+    @property
+    def megapixels(self) -> float:
+        return sum(r.megapixels for r in self.results if r.status == "done")
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done (skipped counts as done), 1 some files failed, 130 interrupted."""
+        if self.interrupted:
+            return 130
+        return 1 if self.failed else 0
+
+
+class Reporter(Protocol):
+    """Receives events from the pipeline; `result` may be called from the writer thread."""
+
+    def start(self, total: int, device: str, tile: int) -> None: ...
+    def result(self, result: FileResult) -> None: ...
+    def finish(self, report: Report) -> None: ...
+
+
+class _Null:
+    def start(self, total: int, device: str, tile: int) -> None:
+        pass
+
+    def result(self, result: FileResult) -> None:
+        pass
+
+    def finish(self, report: Report) -> None:
+        pass
+
+
+@dataclass
+class _Collector:
+    reporter: Reporter
+    results: list[FileResult] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, result: FileResult) -> None:
+        with self.lock:
+            self.results.append(result)
+        self.reporter.result(result)
+
+
+def _put(q: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put unless stopping; never blocks forever on a full queue."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=_POLL)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _get(q: queue.Queue[Any], stop: threading.Event) -> Any:
+    while not stop.is_set():
+        try:
+            return q.get(timeout=_POLL)
+        except queue.Empty:
+            continue
+    return _END
+
+
+def _describe(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else ""
+    return text if isinstance(err, MsimgError) else f"{type(err).__name__}: {text}".rstrip(": ")
+
+
+def _read(job: Job, max_pixels: int) -> Image:
+    if job.source is None:
+        return decode_image(sys.stdin.buffer.read(), max_pixels)
+    return read_image(job.source, max_pixels)
+
+
+def _reader(jobs: list[Job], out: queue.Queue[Any], stop: threading.Event, max_pixels: int) -> None:
+    for job in jobs:
+        start = time.perf_counter()
+        try:
+            item: tuple[Any, ...] = (job, _read(job, max_pixels), None, start)
+        except Exception as err:  # every failure of one file is recorded, never fatal to the batch
+            item = (job, None, _describe(err), start)
+        if not _put(out, item, stop):
+            return
+    _put(out, _END, stop)
+
+
+def _write(job: Job, image: Image, out: OutputOptions) -> Path | None:
+    """Encode and write one result; returns the path written (None for stdout)."""
+    dtype, channels = image.pixels.dtype, image.pixels.shape[2]
+    if job.output is None:
+        fmt = output_format(image.meta.format, out.fmt, dtype, channels)
+        sys.stdout.buffer.write(encode_image(image, fmt, out.quality))
+        sys.stdout.buffer.flush()
+        return None
+    path = job.output
+    try:
+        fmt = format_from_suffix(path.suffix)
+    except MsimgError:
+        fmt = "png"
+    if not can_hold(fmt, dtype, channels):
+        fmt = output_format(fmt, "same", dtype, channels)
+        path = path.with_suffix(FORMAT_SUFFIX[fmt])
+    write_image(path, image, fmt, out.quality)
+    return path
+
+
+def _writer(
+    q: queue.Queue[Any], stop: threading.Event, collect: _Collector, out: OutputOptions, device: str
+) -> None:
+    while True:
+        item = _get(q, stop)
+        if item is _END:
+            return
+        job, image, start, megapixels, tile = item
+        try:
+            written = _write(job, image, out)
+            result = FileResult(
+                job.name,
+                str(written) if written else "<stdout>",
+                "done",
+                time.perf_counter() - start,
+                megapixels,
+                tile,
+                device,
+            )
+        except Exception as err:
+            result = FileResult(
+                job.name, str(job.output), "failed", time.perf_counter() - start, error=_describe(err)
+            )
+        collect.add(result)
+
+
+def _process(
+    items: Iterator[Any],
+    session: Session,
+    collect: _Collector,
+    write_q: queue.Queue[Any],
+    stop: threading.Event,
+) -> None:
+    for job, image, error, start in items:
+        if error is not None:
+            collect.add(FileResult(job.name, None, "failed", time.perf_counter() - start, error=error))
+            continue
+        megapixels = image.width * image.height / 1e6
+        try:
+            pixels, tile = session.restore(image.pixels)
+        except Exception as err:
+            seconds = time.perf_counter() - start
+            collect.add(FileResult(job.name, None, "failed", seconds, megapixels, error=_describe(err)))
+            continue
+        if not _put(write_q, (job, Image(pixels, image.meta), start, megapixels, tile), stop):
+            return
+
+
+def _drain(q: queue.Queue[Any], stop: threading.Event) -> Iterator[Any]:
+    while (item := _get(q, stop)) is not _END:
+        yield item
+
+
+def run_jobs(
+    session: Session, jobs: list[Job], out: OutputOptions, reporter: Reporter | None = None
+) -> Report:
+    """Process planned jobs; returns the report (also on Ctrl-C, then with `interrupted` set)."""
+    reporter = reporter or _Null()
+    collect = _Collector(reporter)
+    begin = time.perf_counter()
+    for root in stale_temp_roots(jobs):
+        remove_stale_temps(root)
+    reporter.start(len(jobs), session.device, session.tile)
+    for job in jobs:
+        if job.skip:
+            collect.add(FileResult(job.name, str(job.output), "skipped"))
+    todo = [j for j in jobs if not j.skip]
+    stop = threading.Event()
+    read_q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    write_q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    reader = threading.Thread(target=_reader, args=(todo, read_q, stop, out.max_pixels), daemon=True)
+    writer = threading.Thread(target=_writer, args=(write_q, stop, collect, out, session.device), daemon=True)
+    reader.start()
+    writer.start()
+    interrupted = False
+    try:
+        _process(_drain(read_q, stop), session, collect, write_q, stop)
+        _put(write_q, _END, stop)
+        writer.join()
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()  # the writer finishes the file in hand (atomic), then quits
+        writer.join()
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+    report = Report(session.task.name, tuple(collect.results), time.perf_counter() - begin, interrupted)
+    reporter.finish(report)
+    return report

@@ -1,0 +1,214 @@
+"""Decode image files into `Image`: format sniffed from the bytes, size checked from the header before any
+pixel is decoded, EXIF orientation applied, EXIF/ICC kept, bit depth from the file's own sample type.
+
+PNG goes through OpenCV (16-bit and alpha intact), TIFF through tifffile, JPEG/WebP/BMP through Pillow
+(which, unlike OpenCV, refuses truncated JPEG data instead of returning a half-grey image).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image as PILImage
+
+from msimg.engine.options import DEFAULT_MAX_PIXELS
+from msimg.errors import ImageReadError
+from msimg.io.image import Image, ImageMeta
+
+__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_SUFFIXES", "decode_image", "read_image", "sniff_format"]
+
+SUPPORTED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
+PILImage.MAX_IMAGE_PIXELS = None  # msimg checks its own, configurable ceiling first
+_ORIENTATION = 0x0112
+_ICC_TAG = 34675
+
+
+def sniff_format(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data.startswith(b"BM"):
+        return "bmp"
+    return None
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageReadError(f"invalid image size {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageReadError(
+            f"{width}x{height} is {width * height / 1e6:.0f} MP, over the {max_pixels / 1e6:.0f} MP limit "
+            "(--max-megapixels)"
+        )
+
+
+def orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) so the pixels are upright."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation)
+    return pixels if op is None else np.ascontiguousarray(op(pixels))
+
+
+def _exif_of(im: PILImage.Image) -> tuple[bytes | None, int]:
+    """(EXIF with orientation reset to 1, without the 'Exif\\0\\0' prefix; the original orientation)."""
+    try:
+        exif = im.getexif()
+    except Exception:  # a damaged EXIF block must not cost the pixels
+        return None, 1
+    if not len(exif):
+        return None, 1
+    orientation = int(exif.get(_ORIENTATION, 1) or 1)
+    if _ORIENTATION in exif:
+        exif[_ORIENTATION] = 1
+    raw = exif.tobytes()
+    return (raw[6:] if raw.startswith(b"Exif\x00\x00") else raw), orientation
+
+
+def _png_complete(data: bytes) -> bool:
+    """Walk the chunk list: a file cut anywhere before IEND is truncated."""
+    pos = 8
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        pos += 12 + length
+        if kind == b"IEND":
+            return pos <= len(data)
+    return False
+
+
+def _decode_png(data: bytes, max_pixels: int) -> Image:
+    if len(data) < 33 or data[12:16] != b"IHDR":
+        raise ImageReadError("corrupt PNG header")
+    width, height = struct.unpack(">II", data[16:24])
+    _check_size(width, height, max_pixels)
+    if not _png_complete(data):
+        raise ImageReadError("truncated PNG data")
+    px = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if px is None:
+        raise ImageReadError("corrupt PNG data")
+    if px.ndim == 2:
+        px = px[..., None]
+    elif px.shape[2] == 3:
+        px = cv2.cvtColor(px, cv2.COLOR_BGR2RGB)
+    elif px.shape[2] == 4:
+        px = cv2.cvtColor(px, cv2.COLOR_BGRA2RGBA)
+    exif, icc, orientation = None, None, 1
+    try:
+        with PILImage.open(io.BytesIO(data)) as im:  # lazy: header and metadata chunks only
+            icc = im.info.get("icc_profile")
+            if im.mode in ("LA", "La") and px.shape[2] == 4:  # OpenCV expands gray+alpha to RGBA
+                px = np.ascontiguousarray(px[..., [0, 3]])
+            exif, orientation = _exif_of(im)
+    except Exception:  # metadata is a courtesy; the pixels decoded fine
+        pass
+    return Image(orient(px, orientation), ImageMeta("png", exif, icc))
+
+
+def _pil_pixels(im: PILImage.Image) -> np.ndarray:
+    mode = im.mode
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("1", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        im = im.convert("L" if mode == "1" else "RGB")
+    elif mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(im, dtype=np.uint16)[..., None].copy()
+    elif mode in ("I", "F"):
+        im = im.convert("F")
+        return np.asarray(im, dtype=np.float32)[..., None].copy()
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    arr = np.asarray(im)
+    return (arr[..., None] if arr.ndim == 2 else arr).copy()
+
+
+def _decode_pil(data: bytes, fmt: str, max_pixels: int) -> Image:
+    try:
+        im = PILImage.open(io.BytesIO(data))
+        _check_size(im.width, im.height, max_pixels)
+        im.load()
+    except ImageReadError:
+        raise
+    except Exception as err:
+        raise ImageReadError(f"truncated or corrupt {fmt.upper()} data ({err})") from err
+    exif, orientation = _exif_of(im)
+    icc = im.info.get("icc_profile")
+    return Image(orient(_pil_pixels(im), orientation), ImageMeta(fmt, exif, icc))
+
+
+def _decode_tiff(data: bytes, max_pixels: int) -> Image:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages.first
+            _check_size(int(page.imagewidth), int(page.imagelength), max_pixels)
+            ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
+            if ends and max(ends) > len(data):
+                raise ImageReadError("truncated TIFF data")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                arr = page.asarray()
+            icc_tag = page.tags.get(_ICC_TAG)
+            icc = bytes(icc_tag.value) if icc_tag is not None else None
+            orient_tag = page.tags.get(274)
+            orientation = int(orient_tag.value) if orient_tag is not None else 1
+            planar = page.planarconfig == 2 and arr.ndim == 3 and page.samplesperpixel > 1
+    except ImageReadError:
+        raise
+    except Exception as err:
+        raise ImageReadError(f"truncated or corrupt TIFF data ({type(err).__name__}: {err})") from err
+    if planar:
+        arr = np.moveaxis(arr, 0, -1)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise ImageReadError(f"unsupported TIFF layout {arr.shape}")
+    if arr.dtype == np.float64 or arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    if arr.dtype not in (np.uint8, np.uint16, np.float32):
+        raise ImageReadError(f"unsupported TIFF sample type {arr.dtype} (use 8/16-bit or float32)")
+    return Image(orient(np.ascontiguousarray(arr), orientation), ImageMeta("tiff", None, icc))
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+    """Decode one image held in memory. Raises `ImageReadError` with a one-line cause."""
+    if not data:
+        raise ImageReadError("empty file (0 bytes)")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ImageReadError("not a supported image (PNG, JPEG, TIFF, WebP, BMP)")
+    if fmt == "png":
+        return _decode_png(data, max_pixels)
+    if fmt == "tiff":
+        return _decode_tiff(data, max_pixels)
+    return _decode_pil(data, fmt, max_pixels)
+
+
+def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise ImageReadError("is a folder, not an image") from None
+    except OSError as err:
+        raise ImageReadError(err.strerror or str(err)) from err
+    return decode_image(data, max_pixels)

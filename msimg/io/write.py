@@ -1,0 +1,169 @@
+"""Encode `Image` to files, atomically, with EXIF and ICC where the format holds them.
+
+PNG is encoded by OpenCV (8/16-bit, 1-4 channels) and its iCCP/eXIf chunks are added here, because
+neither OpenCV nor Pillow writes 16-bit RGB PNG with metadata. TIFF keeps ICC but not EXIF (an EXIF IFD
+inside TIFF is not written); JPEG and WebP keep both.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image as PILImage
+
+from msimg.errors import ImageWriteError
+from msimg.io.atomic import atomic_write_bytes
+from msimg.io.image import Image
+
+FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif", "webp": ".webp", "bmp": ".bmp"}
+_ALIASES = {
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "png": "png",
+    "tif": "tiff",
+    "tiff": "tiff",
+    "webp": "webp",
+    "bmp": "bmp",
+}
+
+
+def format_name(name: str) -> str:
+    """'jpg' -> 'jpeg', 'tif' -> 'tiff', ...; unknown names are an error."""
+    try:
+        return _ALIASES[name.lower().lstrip(".")]
+    except KeyError:
+        raise ImageWriteError(f"unknown image format '{name}' (png, jpg, tif, webp, bmp)") from None
+
+
+def format_from_suffix(suffix: str) -> str:
+    return format_name(suffix)
+
+
+def can_hold(fmt: str, dtype: np.dtype, channels: int) -> bool:
+    dtype = np.dtype(dtype)
+    if fmt == "tiff":
+        return dtype in (np.uint8, np.uint16, np.float32)
+    if fmt == "png":
+        return dtype in (np.uint8, np.uint16)
+    if fmt == "jpeg":
+        return dtype == np.uint8 and channels in (1, 3)
+    if fmt == "webp":
+        return dtype == np.uint8
+    if fmt == "bmp":
+        return dtype == np.uint8 and channels in (1, 3, 4)
+    return False
+
+
+def output_format(input_format: str, requested: str, dtype: np.dtype, channels: int) -> str:
+    """The format to write: the requested one, or for "same" the input's unless it cannot hold the result
+    (then PNG, or TIFF for float32)."""
+    if requested != "same":
+        return format_name(requested)
+    if can_hold(input_format, dtype, channels):
+        return input_format
+    return "tiff" if np.dtype(dtype) == np.float32 else "png"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def _png_with_metadata(png: bytes, exif: bytes | None, icc: bytes | None) -> bytes:
+    """Insert iCCP and eXIf right after IHDR (both must precede IDAT)."""
+    extra = b""
+    if icc:
+        extra += _chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        extra += _chunk(b"eXIf", exif)
+    end_of_ihdr = 8 + 8 + 13 + 4
+    return png[:end_of_ihdr] + extra + png[end_of_ihdr:]
+
+
+def _bgr(pixels: np.ndarray) -> np.ndarray:
+    channels = pixels.shape[2]
+    if channels == 1:
+        return pixels[..., 0]
+    if channels == 2:  # OpenCV has no gray+alpha: write RGBA
+        gray, alpha = pixels[..., 0], pixels[..., 1]
+        return np.ascontiguousarray(np.stack([gray, gray, gray, alpha], axis=2))
+    return cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
+
+
+def _pil_image(pixels: np.ndarray) -> PILImage.Image:
+    channels = pixels.shape[2]
+    if channels == 1:
+        return PILImage.fromarray(pixels[..., 0], "L")
+    if channels == 2:
+        return PILImage.fromarray(pixels, "LA")
+    return PILImage.fromarray(pixels, "RGB" if channels == 3 else "RGBA")
+
+
+def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
+    """The file bytes of `image` in `fmt`; the format must be able to hold its dtype and channels."""
+    fmt = format_name(fmt)
+    px = np.ascontiguousarray(image.pixels)
+    channels = px.shape[2]
+    if not can_hold(fmt, px.dtype, channels):
+        raise ImageWriteError(f"{fmt.upper()} cannot hold {channels}-channel {px.dtype} images")
+    meta = image.meta
+    if fmt in ("png", "bmp"):
+        params = [cv2.IMWRITE_PNG_COMPRESSION, 6] if fmt == "png" else []
+        ok, buf = cv2.imencode(f".{fmt}", _bgr(px), params)
+        if not ok:
+            raise ImageWriteError(f"{fmt.upper()} encoding failed")
+        data = buf.tobytes()
+        return _png_with_metadata(data, meta.exif, meta.icc) if fmt == "png" else data
+    if fmt == "tiff":
+        import tifffile
+
+        out = io.BytesIO()
+        photometric = "minisblack" if channels <= 2 else "rgb"
+        extrasamples = ["unassalpha"] if channels in (2, 4) else None
+        data = px[..., 0] if channels == 1 else px
+        tifffile.imwrite(
+            out,
+            data,
+            photometric=photometric,
+            extrasamples=extrasamples,
+            compression="zlib",
+            iccprofile=meta.icc,
+        )
+        return out.getvalue()
+    im = _pil_image(px)
+    kwargs: dict[str, object] = {"quality": quality}
+    if meta.icc:
+        kwargs["icc_profile"] = meta.icc
+    if fmt == "jpeg":
+        kwargs["subsampling"] = 0 if quality >= 90 else 2
+        if meta.exif:
+            kwargs["exif"] = b"Exif\x00\x00" + meta.exif
+    else:
+        if im.mode in ("L", "LA"):
+            im = im.convert("RGBA" if im.mode == "LA" else "RGB")
+        kwargs["lossless"] = quality == 100
+        if meta.exif:
+            kwargs["exif"] = meta.exif
+    out = io.BytesIO()
+    im.save(out, format="JPEG" if fmt == "jpeg" else "WEBP", **kwargs)
+    return out.getvalue()
+
+
+def write_image(path: Path, image: Image, fmt: str, quality: int = 95) -> None:
+    """Encode then write atomically: `path` ends complete or untouched, never partial."""
+    try:
+        data = encode_image(image, fmt, quality)
+    except ImageWriteError:
+        raise
+    except Exception as err:
+        raise ImageWriteError(f"encoding {fmt.upper()} failed ({type(err).__name__}: {err})") from err
+    try:
+        atomic_write_bytes(Path(path), data)
+    except OSError as err:
+        raise ImageWriteError(f"cannot write {path}: {err.strerror or err}") from err

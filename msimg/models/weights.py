@@ -1,0 +1,191 @@
+"""Shipped and user weights: the manifest, sha256 verification, safetensors with recorded metadata.
+
+Every msimg weights file carries its architecture and config in the safetensors header ("msimg" key), so
+a file is self-describing; shipped files are also listed in `weights/manifest.json` with their sha256,
+training recipe and validation metrics, and are verified before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from msimg.engine.descriptor import ModelDescriptor, SizeReq
+from msimg.errors import WeightsError
+
+
+def weights_dir() -> Path:
+    """`$MSIMG_WEIGHTS`, else the repository's `weights/` folder."""
+    env = os.environ.get("MSIMG_WEIGHTS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "weights"
+
+
+def manifest_path() -> Path:
+    return weights_dir() / "manifest.json"
+
+
+def load_manifest() -> dict[str, dict[str, Any]]:
+    """Model name -> entry. A missing manifest means no shipped models, not an error."""
+    path = manifest_path()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise WeightsError(f"{path}: unreadable manifest ({err})") from err
+    return {m["name"]: m for m in data.get("models", [])}
+
+
+def save_manifest_entry(entry: dict[str, Any]) -> None:
+    """Add or replace one model's entry, keeping the file sorted and stable for diffs."""
+    path = manifest_path()
+    models = load_manifest()
+    models[entry["name"]] = entry
+    text = json.dumps({"models": [models[k] for k in sorted(models)]}, indent=2) + "\n"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to build a model: where its tensors are and what architecture they fit."""
+
+    name: str
+    task: str
+    architecture: str
+    config: dict[str, Any]
+    path: Path
+    scale: int = 1
+    sha256: str | None = None
+
+    def descriptor(self) -> ModelDescriptor:
+        from msimg.models.registry import architecture
+
+        info = architecture(self.architecture).describe(**self.config)
+        return ModelDescriptor(
+            name=self.name,
+            task=self.task,
+            architecture=self.architecture,
+            scale=self.scale,
+            in_channels=info["in_channels"],
+            out_channels=info["out_channels"],
+            size=SizeReq(multiple_of=info["multiple_of"]),
+            context=min(info["receptive_radius"], info.get("context_cap", 48)),
+            tiling=info.get("tiling", "supported"),
+            memory_per_pixel=info["memory_per_pixel"],
+        )
+
+
+def shipped_spec(name: str) -> ModelSpec:
+    entry = load_manifest().get(name)
+    if entry is None:
+        known = ", ".join(sorted(load_manifest())) or "none"
+        raise WeightsError(f"no shipped model named '{name}' (shipped: {known})")
+    return ModelSpec(
+        name=name,
+        task=entry["task"],
+        architecture=entry["architecture"],
+        config=entry["config"],
+        path=weights_dir() / entry["file"],
+        scale=entry.get("scale", 1),
+        sha256=entry["sha256"],
+    )
+
+
+def _header_metadata(path: Path) -> dict[str, Any] | None:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as err:  # safetensors raises several types for a damaged header
+        raise WeightsError(f"{path}: not a readable safetensors file ({err})") from err
+    return json.loads(meta["msimg"]) if "msimg" in meta else None
+
+
+def user_spec(path: Path, task: str, fallback: ModelSpec | None) -> ModelSpec:
+    """A weights file the user names. Its own metadata wins; else it must fit the task's default model."""
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found")
+    meta = _header_metadata(path) if path.suffix == ".safetensors" else None
+    if meta is not None:
+        if meta.get("task", task) != task:
+            raise WeightsError(f"{path}: these are '{meta['task']}' weights, not '{task}'")
+        return ModelSpec(path.stem, task, meta["architecture"], meta["config"], path, meta.get("scale", 1))
+    if fallback is None:
+        raise WeightsError(f"{path}: no msimg metadata and no default '{task}' architecture to load it into")
+    return ModelSpec(path.stem, task, fallback.architecture, fallback.config, path, fallback.scale)
+
+
+def load_state_dict(spec: ModelSpec) -> dict[str, Any]:
+    """Tensors of `spec`, verified against its sha256 when it has one. Pickles load as weights only."""
+    import torch
+    from safetensors.torch import load_file
+
+    if spec.sha256 is not None:
+        if not spec.path.is_file():
+            raise WeightsError(f"{spec.path}: shipped weights file is missing (run `make weights`)")
+        actual = sha256_of(spec.path)
+        if actual != spec.sha256:
+            raise WeightsError(
+                f"{spec.path}: sha256 {actual[:12]}... does not match the manifest ({spec.sha256[:12]}...); "
+                "the file is damaged or was replaced"
+            )
+    if spec.path.suffix == ".safetensors":
+        try:
+            return load_file(str(spec.path))
+        except Exception as err:
+            raise WeightsError(f"{spec.path}: not a readable safetensors file ({err})") from err
+    try:
+        state = torch.load(spec.path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle refusals and format errors come as many types
+        raise WeightsError(
+            f"{spec.path}: cannot load as plain weights ({type(err).__name__}: {err})"
+        ) from err
+    for key in ("params_ema", "params", "state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise WeightsError(f"{spec.path}: does not hold a state dict")
+    return state
+
+
+def build_module(spec: ModelSpec) -> Any:
+    """An `nn.Module` of `spec`'s architecture holding its weights (strict: every tensor must fit)."""
+    from msimg.models.registry import architecture
+
+    module = architecture(spec.architecture)(**spec.config)
+    try:
+        module.load_state_dict(load_state_dict(spec), strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise WeightsError(
+            f"{spec.path}: weights do not fit architecture '{spec.architecture}' ({first})"
+        ) from err
+    return module
+
+
+def save_weights(module: Any, path: Path, architecture: str, task: str, scale: int = 1) -> str:
+    """Write `module`'s tensors with self-describing metadata; returns the file's sha256."""
+    from safetensors.torch import save_file
+
+    meta = {"architecture": architecture, "config": module.config_dict(), "task": task, "scale": scale}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={"msimg": json.dumps(meta)})
+    os.replace(tmp, path)
+    return sha256_of(path)

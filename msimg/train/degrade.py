@@ -1,0 +1,56 @@
+"""Synthetic degradations for training and benchmarks: one place, reused by every task.
+
+All functions take clean (N, C, H, W) float tensors in [0, 1] and an explicit `torch.Generator`, so a
+seed fixes the result. Noise levels are in [0, 1] units (sigma_8bit / 255).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _uniform(n: int, lo: float, hi: float, gen: torch.Generator) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=gen)
+
+
+def gaussian_noise(x: torch.Tensor, sigma: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """x + N(0, sigma^2), sigma per image (N,)."""
+    noise = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+    return x + noise * sigma.view(-1, 1, 1, 1).to(x.dtype)
+
+
+def poisson_gaussian_noise(
+    x: torch.Tensor, shot: torch.Tensor, read: torch.Tensor, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Signal-dependent sensor noise, variance shot*x + read^2 (the heteroscedastic Gaussian approximation
+    of Poisson-Gaussian noise, Foi et al. 2008). Returns (noisy, per-image RMS noise std), the level that a
+    noise-level map can carry."""
+    var = shot.view(-1, 1, 1, 1) * x.clamp(min=0) + read.view(-1, 1, 1, 1) ** 2
+    noisy = x + torch.randn(x.shape, generator=gen, dtype=x.dtype) * var.sqrt()
+    return noisy, var.mean(dim=(1, 2, 3)).sqrt()
+
+
+def quantize(x: torch.Tensor, levels: int = 255) -> torch.Tensor:
+    """Clip to [0, 1] and round to `levels` steps, as a written 8-bit file would be."""
+    return torch.round(x.clamp(0, 1) * levels) / levels
+
+
+def sensor_noise(
+    x: torch.Tensor, gen: torch.Generator, max_sigma: float = 75 / 255, pg_fraction: float = 0.3
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The denoise training mix: per image either Gaussian with sigma ~ U(0, max_sigma), or
+    Poisson-Gaussian with a random shot/read split of a similar overall level; then clipped and quantised.
+    Returns (noisy, level) where level is the per-image noise std the model is told."""
+    n = x.shape[0]
+    sigma = _uniform(n, 0.0, max_sigma, gen)
+    noisy = gaussian_noise(x, sigma, gen)
+    level = sigma.clone()
+    use_pg = torch.rand(n, generator=gen) < pg_fraction
+    if use_pg.any():
+        split = _uniform(n, 0.2, 0.9, gen)
+        shot = 2.0 * split * sigma**2  # mean intensity ~0.5 -> shot*0.5 carries `split` of the variance
+        read = ((1 - split) * sigma**2).sqrt()
+        pg, rms = poisson_gaussian_noise(x, shot, read, gen)
+        noisy = torch.where(use_pg.view(-1, 1, 1, 1), pg, noisy)
+        level = torch.where(use_pg, rms, level)
+    return quantize(noisy), level

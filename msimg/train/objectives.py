@@ -1,0 +1,43 @@
+"""Per-task training objectives: how clean crops become (network input, target) pairs.
+
+Each reuses the task's own `model_input`, so training feeds the network exactly what inference will.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from msimg.train.degrade import gaussian_noise, quantize, sensor_noise
+
+VALIDATION_SIGMAS = (15, 25, 50)
+
+
+class DenoiseObjective:
+    """Gaussian and Poisson-Gaussian noise at sigma 0-75 (8-bit scale), clipped and quantised like a file."""
+
+    def __init__(self, max_sigma: float = 75.0, pg_fraction: float = 0.3) -> None:
+        self.max_sigma = max_sigma / 255.0
+        self.pg_fraction = pg_fraction
+
+    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        from msimg.tasks.denoise import model_input
+
+        noisy, level = sensor_noise(clean, gen, self.max_sigma, self.pg_fraction)
+        return model_input(noisy, level), clean
+
+    def validation_cases(
+        self, clean: torch.Tensor, index: int
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """Seeded Gaussian noise at the benchmark's sigmas, clipped to 8-bit as real files are."""
+        from msimg.tasks.denoise import model_input
+
+        cases = []
+        for sigma in VALIDATION_SIGMAS:
+            gen = torch.Generator().manual_seed(1000 * index + sigma)
+            level = torch.tensor([sigma / 255.0])
+            noisy = quantize(gaussian_noise(clean, level, gen))
+            cases.append((f"s{sigma}", model_input(noisy, level), clean))
+        return cases
+
+
+OBJECTIVES = {"denoise": DenoiseObjective}

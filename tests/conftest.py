@@ -1,0 +1,76 @@
+"""Fixtures shared by the tests: tiny generated images and a tiny real model file (random weights)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+TINY_CONFIG = {
+    "in_channels": 4,
+    "out_channels": 3,
+    "width": 4,
+    "enc_blocks": [1],
+    "mid_blocks": 1,
+    "dec_blocks": [1],
+}
+
+
+def photo(h: int, w: int, seed: int = 0, channels: int = 3) -> np.ndarray:
+    """A smooth, photo-like uint8 image (gradients and blobs), RGB order."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.zeros((h, w, channels), np.float32)
+    for c in range(channels):
+        fx, fy, ph = rng.uniform(0.005, 0.05), rng.uniform(0.005, 0.05), rng.uniform(0, 6)
+        img[..., c] = 0.5 + 0.4 * np.sin(xx * fx + ph) * np.cos(yy * fy)
+    return np.clip(img * 255, 0, 255).astype(np.uint8)
+
+
+def write_png(path: Path, rgb: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bgr = rgb if rgb.ndim == 2 or rgb.shape[2] == 1 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), bgr):
+        raise OSError(f"cannot write {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real denoise weights file of a tiny GatedUNet with random weights (plumbing, not quality)."""
+    import torch
+
+    from msimg.models.gated_unet import GatedUNet
+    from msimg.models.weights import save_weights
+
+    torch.manual_seed(0)
+    module = GatedUNet(**TINY_CONFIG)
+    path = tmp_path_factory.mktemp("weights") / "tiny-denoise.safetensors"
+    save_weights(module, path, "gated-unet", "denoise")
+    return path
+
+
+@pytest.fixture()
+def weights_home(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A weights folder with a manifest shipping the tiny model as the default denoise model."""
+    from msimg.models.weights import sha256_of
+
+    home = tmp_path / "weights"
+    home.mkdir()
+    target = home / "denoise-gunet.safetensors"
+    target.write_bytes(tiny_model.read_bytes())
+    entry = {
+        "name": "denoise-gunet",
+        "task": "denoise",
+        "file": target.name,
+        "architecture": "gated-unet",
+        "config": TINY_CONFIG,
+        "scale": 1,
+        "sha256": sha256_of(target),
+    }
+    (home / "manifest.json").write_text(json.dumps({"models": [entry]}))
+    monkeypatch.setenv("MSIMG_WEIGHTS", str(home))
+    return home

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from msimg.errors import WeightsError
+from msimg.models.gated_unet import GatedUNet
+from msimg.models.load import load_model, resolve_spec
+from msimg.models.registry import ARCHITECTURES, architecture, register
+from tests.conftest import TINY_CONFIG
+
+CPU = torch.device("cpu")
+
+
+def test_shipped_model_loads_and_is_verified(weights_home: Path) -> None:
+    model = load_model(resolve_spec("denoise", None, "denoise-gunet"), CPU)
+    assert model.descriptor.in_channels == 4 and model.descriptor.size.multiple_of == 2
+    target = weights_home / "denoise-gunet.safetensors"
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="sha256"):
+        load_model(resolve_spec("denoise", None, "denoise-gunet"), CPU)
+
+
+def test_unknown_names_and_missing_defaults_are_clear(weights_home: Path, tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="unknown model 'nope'"):
+        resolve_spec("denoise", "nope", "denoise-gunet")
+    with pytest.raises(WeightsError, match="not found"):
+        resolve_spec("denoise", str(tmp_path / "missing.safetensors"), "denoise-gunet")
+    with pytest.raises(WeightsError, match="msimg train deblur"):
+        resolve_spec("deblur", None, "deblur-gunet")
+
+
+def test_pth_state_dict_loads_as_weights_only(weights_home: Path, tmp_path: Path) -> None:
+    module = GatedUNet(**TINY_CONFIG)
+    path = tmp_path / "mine.pth"
+    torch.save({"params": module.state_dict()}, path)
+    model = load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
+    x = torch.rand(1, 4, 8, 8)
+    assert torch.allclose(model.module(x), module.eval()(x))
+
+
+class Payload:
+    def __reduce__(self):
+        return (print, ("pickle code ran",))
+
+
+def test_pickled_code_is_refused(weights_home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps({"state_dict": Payload()}))
+    with pytest.raises(WeightsError, match="cannot load as plain weights"):
+        load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
+
+
+def test_weights_that_do_not_fit_are_refused(weights_home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "other.pth"
+    torch.save(GatedUNet(**{**TINY_CONFIG, "width": 8}).state_dict(), path)
+    with pytest.raises(WeightsError, match="do not fit"):
+        load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
+
+
+def test_registry_is_explicit() -> None:
+    assert architecture("gated-unet") is GatedUNet
+    with pytest.raises(WeightsError, match="unknown architecture"):
+        architecture("nope")
+    with pytest.raises(ValueError, match="already registered"):
+        register("gated-unet", "x:y")
+    assert "gated-unet" in ARCHITECTURES

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import msimg
+from msimg.errors import UsageError
+from tests.conftest import photo, write_png
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("shape", [(17, 23), (17, 23, 1), (17, 23, 3), (17, 23, 4), (1, 1, 3)])
+def test_run_keeps_dtype_and_layout(weights_home: Path, dtype, shape) -> None:
+    rng = np.random.default_rng(0)
+    image = (rng.random(shape) * (255 if dtype == np.uint8 else 65535 if dtype == np.uint16 else 1)).astype(
+        dtype
+    )
+    out = msimg.run("denoise", image, sigma=10, tile=0)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    if len(shape) == 3 and shape[2] == 4:
+        np.testing.assert_array_equal(out[..., 3], image[..., 3])  # alpha carried through
+
+
+def test_run_rejects_bad_arguments(weights_home: Path) -> None:
+    with pytest.raises(UsageError, match="unknown option"):
+        msimg.run("denoise", np.zeros((4, 4, 3), np.uint8), sigmaa=3)
+    with pytest.raises(UsageError, match="dtype"):
+        msimg.run("denoise", np.zeros((4, 4, 3), np.int32))
+    with pytest.raises(UsageError, match="sigma"):
+        msimg.run("denoise", np.zeros((4, 4, 3), np.uint8), sigma=200)
+
+
+def test_run_folder_report(weights_home: Path, tmp_path: Path) -> None:
+    write_png(tmp_path / "in" / "a.png", photo(20, 20))
+    (tmp_path / "in" / "b.png").write_bytes(b"nope")
+    report = msimg.run_folder("denoise", str(tmp_path / "in"), str(tmp_path / "out"), sigma=5)
+    assert report.count("done") == 1 and report.exit_code == 1
+    assert [Path(r.input).name for r in report.failed] == ["b.png"]

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from msimg.models.weights import load_manifest
+from msimg.train.degrade import gaussian_noise, quantize, sensor_noise
+from msimg.train.loop import Recipe, lr_at, train
+from msimg.train.objectives import DenoiseObjective
+from tests.conftest import TINY_CONFIG, photo, write_png
+
+
+def test_degradations_are_seeded() -> None:
+    x = torch.rand(4, 3, 16, 16)
+    a = sensor_noise(x, torch.Generator().manual_seed(3))
+    b = sensor_noise(x, torch.Generator().manual_seed(3))
+    c = sensor_noise(x, torch.Generator().manual_seed(4))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.equal(a[0], c[0])
+    assert a[0].min() >= 0 and a[0].max() <= 1
+    assert torch.equal(a[0], quantize(a[0]))
+
+
+def test_gaussian_noise_has_the_asked_level() -> None:
+    x = torch.full((2, 3, 256, 256), 0.5)
+    noisy = gaussian_noise(x, torch.tensor([10 / 255, 40 / 255]), torch.Generator().manual_seed(0))
+    std = (noisy - x).std(dim=(1, 2, 3)) * 255
+    assert torch.allclose(std, torch.tensor([10.0, 40.0]), rtol=0.02)
+
+
+def test_lr_schedule_warms_up_and_decays() -> None:
+    r = Recipe("x", "denoise", "gated-unet", {}, (), steps=1000, lr=1e-3, warmup=100)
+    assert lr_at(0, r) < lr_at(99, r) == pytest.approx(1e-3)
+    assert lr_at(500, r) < 1e-3 and lr_at(1000, r) == pytest.approx(1e-5)
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    for i in range(12):
+        write_png(tmp_path / "data" / f"p{i}.png", photo(80, 96, i))
+    return tmp_path / "data"
+
+
+def _recipe(data: Path, steps: int) -> Recipe:
+    return Recipe(
+        name="denoise-tiny",
+        task="denoise",
+        architecture="gated-unet",
+        config=TINY_CONFIG,
+        data=(str(data),),
+        steps=steps,
+        batch=2,
+        crop=32,
+        warmup=2,
+        val_fraction=0.3,
+        val_crop=64,
+        val_every=3,
+    )
+
+
+def test_train_writes_weights_manifest_and_log(data_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    home = tmp_path / "weights"
+    home.mkdir()
+    monkeypatch.setenv("MSIMG_WEIGHTS", str(home))
+    entry = train(
+        _recipe(data_dir, 4), DenoiseObjective(), home / "denoise-tiny.safetensors", tmp_path / "run"
+    )
+    shipped = load_manifest()["denoise-tiny"]
+    assert shipped == json.loads(json.dumps(entry))
+    assert set(entry["metrics"]) == {f"{m}_s{s}" for m in ("psnr", "ssim") for s in (15, 25, 50)}
+    assert entry["training"]["validation_images"] and entry["training"]["steps"] == 4
+    assert entry["training"]["train_images"] + len(entry["training"]["validation_images"]) == 12
+    assert "validation step 3" in (tmp_path / "run" / "train.log").read_text()
+    from msimg.models.load import load_model, resolve_spec
+
+    model = load_model(resolve_spec("denoise", "denoise-tiny", "denoise-tiny"), torch.device("cpu"))
+    assert model.descriptor.name == "denoise-tiny"
+
+
+def test_training_is_reproducible_and_resumable(data_dir: Path, tmp_path: Path) -> None:
+    full = train(_recipe(data_dir, 6), DenoiseObjective(), tmp_path / "a.safetensors", tmp_path / "ra")
+    again = train(_recipe(data_dir, 6), DenoiseObjective(), tmp_path / "b.safetensors", tmp_path / "rb")
+    assert full["sha256"] == again["sha256"]
+
+    def interrupt(line: str) -> None:
+        raise KeyboardInterrupt  # at the first validation (step 3), after its checkpoint
+
+    with pytest.raises(KeyboardInterrupt):
+        train(
+            _recipe(data_dir, 6),
+            DenoiseObjective(),
+            tmp_path / "c.safetensors",
+            tmp_path / "rc",
+            on_log=interrupt,
+        )
+    resumed = train(
+        _recipe(data_dir, 6), DenoiseObjective(), tmp_path / "c.safetensors", tmp_path / "rc", resume=True
+    )
+    assert resumed["metrics"] == full["metrics"]
+    other = train(
+        replace(_recipe(data_dir, 6), seed=1), DenoiseObjective(), tmp_path / "d.safetensors", tmp_path / "rd"
+    )
+    assert other["sha256"] != full["sha256"]
