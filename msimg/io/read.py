@@ -110,12 +110,12 @@ def _decode_png(data: bytes, max_pixels: int) -> Image:
         px = cv2.cvtColor(px, cv2.COLOR_BGR2RGB)
     elif px.shape[2] == 4:
         px = cv2.cvtColor(px, cv2.COLOR_BGRA2RGBA)
+        if data[25] == 4:  # IHDR colour type 4 is gray + alpha, which OpenCV expands to RGBA
+            px = np.ascontiguousarray(px[..., [0, 3]])
     exif, icc, orientation = None, None, 1
     try:
         with PILImage.open(io.BytesIO(data)) as im:  # lazy: header and metadata chunks only
             icc = im.info.get("icc_profile")
-            if im.mode in ("LA", "La") and px.shape[2] == 4:  # OpenCV expands gray+alpha to RGBA
-                px = np.ascontiguousarray(px[..., [0, 3]])
             exif, orientation = _exif_of(im)
     except Exception:  # metadata is a courtesy; the pixels decoded fine
         pass

@@ -55,7 +55,7 @@ def can_hold(fmt: str, dtype: np.dtype, channels: int) -> bool:
     if fmt == "webp":
         return dtype == np.uint8
     if fmt == "bmp":
-        return dtype == np.uint8 and channels in (1, 3, 4)
+        return dtype == np.uint8 and channels in (1, 3, 4)  # gray+alpha would come back as RGBA
     return False
 
 
@@ -86,11 +86,26 @@ def _png_with_metadata(png: bytes, exif: bytes | None, icc: bytes | None) -> byt
     return png[:end_of_ihdr] + extra + png[end_of_ihdr:]
 
 
+def _gray_alpha_png(pixels: np.ndarray) -> bytes:
+    """PNG colour type 4 (gray + alpha), 8 or 16-bit, which OpenCV cannot write: filter 0 per row."""
+    h, w, _ = pixels.shape
+    depth = 16 if pixels.dtype == np.uint16 else 8
+    rows = pixels.astype(">u2" if depth == 16 else np.uint8).reshape(h, -1).view(np.uint8)
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows], axis=1).tobytes()
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, 4, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(raw, 6))
+        + _chunk(b"IEND", b"")
+    )
+
+
 def _bgr(pixels: np.ndarray) -> np.ndarray:
     channels = pixels.shape[2]
     if channels == 1:
         return pixels[..., 0]
-    if channels == 2:  # OpenCV has no gray+alpha: write RGBA
+    if channels == 2:  # BMP has no gray+alpha: RGBA
         gray, alpha = pixels[..., 0], pixels[..., 1]
         return np.ascontiguousarray(np.stack([gray, gray, gray, alpha], axis=2))
     return cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
@@ -113,6 +128,8 @@ def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
     if not can_hold(fmt, px.dtype, channels):
         raise ImageWriteError(f"{fmt.upper()} cannot hold {channels}-channel {px.dtype} images")
     meta = image.meta
+    if fmt == "png" and channels == 2:
+        return _png_with_metadata(_gray_alpha_png(px), meta.exif, meta.icc)
     if fmt in ("png", "bmp"):
         params = [cv2.IMWRITE_PNG_COMPRESSION, 6] if fmt == "png" else []
         ok, buf = cv2.imencode(f".{fmt}", _bgr(px), params)
