@@ -43,7 +43,7 @@ def test_png_round_trip_is_exact(dtype: type, channels: int) -> None:
 
 def test_16bit_png_with_small_values_stays_16bit() -> None:
     px = (RNG.random((8, 8, 3)) * 200).astype(np.uint16)
-    ok, buf = cv2.imencode(".png", px)
+    _, buf = cv2.imencode(".png", px)
     image = decode_image(buf.tobytes())
     assert image.pixels.dtype == np.uint16 and image.pixels.max() < 256
 
@@ -77,7 +77,7 @@ def _upright() -> np.ndarray:
 
 
 def _jpeg_with_orientation(upright: np.ndarray, orientation: int) -> bytes:
-    """Store pixels so that applying `orientation` gives `upright` back (the inverse of the EXIF transform)."""
+    """Store pixels so that applying `orientation` gives `upright` back (the inverse transform)."""
     stored = PILImage.fromarray(upright)
     inverse = {
         2: [PILImage.Transpose.FLIP_LEFT_RIGHT],
@@ -138,7 +138,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def test_bad_data_gives_one_line_causes() -> None:
-    ok, buf = cv2.imencode(".png", pixels(64, 64, 3, np.uint8))
+    _, buf = cv2.imencode(".png", pixels(64, 64, 3, np.uint8))
     png = buf.tobytes()
     jpeg = cv2.imencode(".jpg", pixels(64, 64, 3, np.uint8))[1].tobytes()
     cases = {

@@ -106,7 +106,7 @@ def test_stdin_stdout_and_missing_inputs(tree: Path) -> None:
     for args in ((["-", "photos"], None), (["photos"], "-"), (["-"], "dir")):
         with pytest.raises(UsageError):
             plan_jobs(args[0], args[1], "denoise")
-    with pytest.raises(UsageError, match="input not found: nope.png"):
+    with pytest.raises(UsageError, match=r"input not found: nope\.png"):
         plan_jobs(["nope.png"], None, "denoise")
     (tree / "empty").mkdir()
     with pytest.raises(UsageError, match="no input images"):
