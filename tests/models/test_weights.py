@@ -51,7 +51,7 @@ class Payload:
 
 def test_pickled_code_is_refused(weights_home: Path, tmp_path: Path) -> None:
     path = tmp_path / "evil.pth"
-    path.write_bytes(pickle.dumps({"state_dict": Payload()}))
+    path.write_bytes(pickle.dumps({"state_dict": Payload()}, protocol=2))
     with pytest.raises(WeightsError, match="cannot load as plain weights"):
         load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
 

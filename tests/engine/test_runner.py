@@ -1,0 +1,106 @@
+"""Out-of-memory back-off and device/precision selection."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from msimg.engine.descriptor import LoadedModel
+from msimg.engine.device import auto_tile, resolve_device, resolve_dtype
+from msimg.engine.runner import TileSettings, run_tiled, run_with_backoff
+from msimg.errors import DeviceError, ModelError
+from tests.engine.nets import ConvStack, loaded
+
+
+class RunsOutOfMemory(nn.Module):
+    """Wraps a model and fails like an allocator would above a given input area."""
+
+    def __init__(self, inner: nn.Module, max_pixels: int, message: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.max_pixels = max_pixels
+        self.message = message
+        self.calls: list[tuple[int, int]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls.append(tuple(x.shape[-2:]))
+        if x.shape[-2] * x.shape[-1] > self.max_pixels:
+            raise RuntimeError(self.message)
+        return self.inner(x)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "CUDA out of memory. Tried to allocate 2.00 GiB",
+        "DefaultCPUAllocator: can't allocate memory: you tried",
+    ],
+)
+def test_out_of_memory_halves_the_tile_and_the_result_is_unchanged(message: str) -> None:
+    base = loaded(ConvStack(depth=4), scale=1, context=4)
+    x = torch.rand(1, 3, 300, 200)
+    expected = run_tiled(base, x, tile=0)
+    flaky = RunsOutOfMemory(base.module, max_pixels=100 * 100, message=message)
+    model = LoadedModel(base.descriptor, flaky, base.device, base.dtype)
+    seen: list[int] = []
+    out, used = run_with_backoff(model, x, TileSettings(overlap=8), tile=0, on_backoff=seen.append)
+    assert seen == [512, 256, 128, 64] and used == 64
+    assert (out - expected).abs().max().item() < 1 / 255
+
+
+def test_other_errors_are_not_mistaken_for_memory() -> None:
+    base = loaded(ConvStack(depth=2), scale=1, context=2)
+    broken = RunsOutOfMemory(base.module, max_pixels=0, message="mat1 and mat2 shapes cannot be multiplied")
+    with pytest.raises(RuntimeError, match="shapes"):
+        run_with_backoff(
+            LoadedModel(base.descriptor, broken, base.device, base.dtype),
+            torch.rand(1, 3, 8, 8),
+            TileSettings(),
+            tile=64,
+        )
+
+
+def test_back_off_gives_up_with_a_clear_error() -> None:
+    base = loaded(ConvStack(depth=2), scale=1, context=2)
+    hopeless = RunsOutOfMemory(base.module, max_pixels=0, message="out of memory")
+    with pytest.raises(ModelError, match="out of memory even with --tile"):
+        run_with_backoff(
+            LoadedModel(base.descriptor, hopeless, base.device, base.dtype),
+            torch.rand(1, 3, 64, 64),
+            TileSettings(),
+            tile=64,
+        )
+
+
+def test_devices_named_must_exist() -> None:
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="CUDA is not available"):
+            resolve_device("cuda:0")
+    with pytest.raises(DeviceError, match="unknown device"):
+        resolve_device("tpu")
+
+
+def test_precision_choice() -> None:
+    cpu = torch.device("cpu")
+    assert resolve_dtype("auto", cpu, ("fp32", "bf16")) == torch.float32
+    assert resolve_dtype("bf16", cpu, ("fp32", "bf16")) == torch.bfloat16
+    with pytest.raises(DeviceError, match="not supported by this model"):
+        resolve_dtype("fp16", cpu, ("fp32", "bf16"))
+
+
+def test_bf16_runs_close_to_fp32() -> None:
+    model = loaded(ConvStack(depth=3), scale=1, context=3)
+    x = torch.rand(1, 3, 40, 40)
+    half = LoadedModel(model.descriptor, model.module.to(torch.bfloat16), model.device, torch.bfloat16)
+    ref = run_tiled(loaded(ConvStack(depth=3), scale=1, context=3), x, tile=0)
+    assert run_tiled(half, x, tile=16).dtype == torch.float32
+    assert (run_tiled(half, x, tile=16) - ref).abs().mean().item() < 0.05
+
+
+def test_auto_tile_is_a_sane_size() -> None:
+    model = loaded(ConvStack(depth=3), scale=1, context=3)
+    tile = auto_tile(model.descriptor, torch.device("cpu"), torch.float32, batch=1)
+    assert 64 <= tile <= 512

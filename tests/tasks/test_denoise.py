@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from msimg.errors import UsageError
+from msimg.tasks.denoise import DenoiseOptions, estimate_sigma
+from tests.conftest import photo
+
+
+@pytest.mark.parametrize("sigma", [0, 5, 15, 25, 50])
+def test_sigma_estimate_on_a_clipped_8bit_photo(sigma: float) -> None:
+    clean = photo(256, 320, seed=3).astype(np.float64)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(np.round(clean + rng.normal(0, sigma, clean.shape)), 0, 255) / 255
+    assert estimate_sigma(noisy.astype(np.float32)) * 255 == pytest.approx(sigma, abs=max(1.0, 0.04 * sigma))
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(UsageError, match="sigma"):
+        DenoiseOptions(sigma=80)
+    with pytest.raises(UsageError, match="strength"):
+        DenoiseOptions(strength=1.5)
