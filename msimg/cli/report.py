@@ -41,6 +41,7 @@ class CliReporter:
         self.console = stderr_console()
         self.lock = threading.Lock()
         self.megapixels = 0.0
+        self.finished = 0
         self.progress: Progress | None = None
         self.bar: Any = None
 
@@ -64,8 +65,15 @@ class CliReporter:
             self.progress.start()
             self.bar = self.progress.add_task(self.task, total=total, rate="")
 
+    def partial(self, fraction: float) -> None:
+        """Move the bar within the current image, so one huge image still shows progress and an ETA."""
+        if self.progress is not None:
+            with self.lock:
+                self.progress.update(self.bar, completed=self.finished + min(fraction, 0.99))
+
     def result(self, result: FileResult) -> None:
         with self.lock:
+            self.finished += 1
             if self.json_lines:
                 print_json(dataclasses.asdict(result))
             if result.status == "failed":
@@ -74,7 +82,7 @@ class CliReporter:
                 self.megapixels += result.megapixels
                 elapsed = self.progress.tasks[0].elapsed or 0.0
                 rate = f"{self.megapixels / elapsed:.2f} MP/s" if elapsed > 0 and self.megapixels else ""
-                self.progress.update(self.bar, advance=1, rate=rate)
+                self.progress.update(self.bar, completed=self.finished, rate=rate)
 
     def finish(self, report: Report) -> None:
         if self.progress is not None:

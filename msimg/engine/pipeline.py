@@ -80,12 +80,16 @@ class Reporter(Protocol):
     """Receives events from the pipeline; `result` may be called from the writer thread."""
 
     def start(self, total: int, device: str, tile: int) -> None: ...
+    def partial(self, fraction: float) -> None: ...  # of the image the model is working on
     def result(self, result: FileResult) -> None: ...
     def finish(self, report: Report) -> None: ...
 
 
 class _Null:
     def start(self, total: int, device: str, tile: int) -> None:
+        pass
+
+    def partial(self, fraction: float) -> None:
         pass
 
     def result(self, result: FileResult) -> None:
@@ -209,7 +213,7 @@ def _process(
             continue
         megapixels = image.width * image.height / 1e6
         try:
-            pixels, tile = session.restore(image.pixels)
+            pixels, tile = session.restore(image.pixels, collect.reporter.partial)
         except Exception as err:
             seconds = time.perf_counter() - start
             collect.add(FileResult(job.name, None, "failed", seconds, megapixels, error=_describe(err)))

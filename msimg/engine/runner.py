@@ -78,18 +78,8 @@ def _run_grid(
             weight = torch.from_numpy(wrows[i])[:, None] * torch.from_numpy(wcols[j])[None, :]
             out[..., r.core_start * s : r.core_stop * s, c.core_start * s : c.core_stop * s] += core * weight
         if progress is not None:
-            progress(len(group))
+            progress(min(b + batch, len(windows)) / len(windows))
     return out
-
-
-def count_tiles(model: LoadedModel, height: int, width: int, tile: int, overlap: int) -> int:
-    """How many windows `run_tiled` will run for an image (for progress reporting)."""
-    desc = model.descriptor
-    ph, pw = desc.size.padded(height), desc.size.padded(width)
-    if tile == 0:
-        return 1
-    m, c = desc.size.multiple_of, desc.context
-    return len(spans(ph, tile, c, overlap, m)) * len(spans(pw, tile, c, overlap, m))
 
 
 def run_tiled(
@@ -98,12 +88,12 @@ def run_tiled(
     tile: int,
     overlap: int = 16,
     batch: int = 1,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> torch.Tensor:
     """Run `model` on x (N, C, H, W) float32 (CPU); returns (N, C_out, H*scale, W*scale) float32 (CPU).
 
     tile 0 runs the whole image at once. The result does not depend on tile size beyond the model's
-    receptive field (exact for models whose context covers it).
+    receptive field (exact for models whose context covers it). `progress` gets the fraction done.
     """
     desc = model.descriptor
     if x.shape[1] != desc.in_channels:
@@ -113,7 +103,7 @@ def run_tiled(
     if tile == 0 or desc.tiling == "whole-image":
         out = _forward(model, xp)
         if progress is not None:
-            progress(1)
+            progress(1.0)
     else:
         out = _run_grid(model, xp, tile, overlap, batch, progress)
     return out[..., : height * desc.scale, : width * desc.scale]
@@ -138,7 +128,7 @@ def run_with_backoff(
     x: torch.Tensor,
     settings: TileSettings,
     tile: int,
-    on_backoff: Callable[[int], None] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> tuple[torch.Tensor, int]:
     """`run_tiled`, halving the tile on out-of-memory until it fits; returns (output, tile used).
 
@@ -146,7 +136,7 @@ def run_with_backoff(
     """
     while True:
         try:
-            return run_tiled(model, x, tile, settings.overlap, settings.batch), tile
+            return run_tiled(model, x, tile, settings.overlap, settings.batch, progress), tile
         except (RuntimeError, torch.OutOfMemoryError) as err:
             if not is_out_of_memory(err):
                 raise
@@ -155,5 +145,3 @@ def run_with_backoff(
             if smaller < MIN_TILE:
                 raise ModelError(f"out of memory even with --tile {tile}") from err
             tile = smaller
-            if on_backoff is not None:
-                on_backoff(tile)

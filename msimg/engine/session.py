@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -27,20 +28,24 @@ class Session:
     tiles: TileSettings
     tile: int  # starting tile size (0 = whole image); may shrink per image on out-of-memory
     options: Any  # the task's options dataclass
-    backoffs: list[int] = field(default_factory=list)
 
     @property
     def device(self) -> str:
         return str(self.model.device)
 
-    def restore(self, pixels: np.ndarray) -> tuple[np.ndarray, int]:
-        """(H, W, C) pixels of any supported dtype -> result pixels of the same dtype; and the tile used."""
+    def restore(
+        self, pixels: np.ndarray, progress: Callable[[float], None] | None = None
+    ) -> tuple[np.ndarray, int]:
+        """(H, W, C) pixels of any supported dtype -> result pixels of the same dtype; and the tile used.
+
+        The tile shrinks for this image only if it runs out of memory; `progress` gets the fraction done.
+        """
         color, alpha = to_float(pixels)
         used = self.tile
 
         def infer(x: torch.Tensor) -> torch.Tensor:
             nonlocal used
-            y, used = run_with_backoff(self.model, x, self.tiles, used, on_backoff=self.backoffs.append)
+            y, used = run_with_backoff(self.model, x, self.tiles, used, progress)
             return y
 
         out = self.task.process(color, infer, self.options)

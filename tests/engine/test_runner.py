@@ -43,9 +43,11 @@ def test_out_of_memory_halves_the_tile_and_the_result_is_unchanged(message: str)
     expected = run_tiled(base, x, tile=0)
     flaky = RunsOutOfMemory(base.module, max_pixels=100 * 100, message=message)
     model = LoadedModel(base.descriptor, flaky, base.device, base.dtype)
-    seen: list[int] = []
-    out, used = run_with_backoff(model, x, TileSettings(overlap=8), tile=0, on_backoff=seen.append)
-    assert seen == [512, 256, 128, 64] and used == 64
+    fractions: list[float] = []
+    out, used = run_with_backoff(model, x, TileSettings(overlap=8), tile=0, progress=fractions.append)
+    assert used == 64
+    assert flaky.calls[0] == (300, 200) and flaky.calls[-1] == (72, 72)  # whole image first, then halving
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert (out - expected).abs().max().item() < 1 / 255
 
 
