@@ -16,10 +16,11 @@ class LayerNorm2d(nn.Module):
         self.eps = eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mu = x.mean(1, keepdim=True)
-        var = (x - mu).pow(2).mean(1, keepdim=True)
-        x = (x - mu) * torch.rsqrt(var + self.eps)
-        return x * self.weight[:, None, None] + self.bias[:, None, None]
+        h = x.float()  # statistics in fp32: fp16 squares overflow on bright, wide feature maps
+        mu = h.mean(1, keepdim=True)
+        var = (h - mu).pow(2).mean(1, keepdim=True)
+        h = ((h - mu) * torch.rsqrt(var + self.eps)).to(x.dtype)
+        return h * self.weight[:, None, None] + self.bias[:, None, None]
 
 
 def simple_gate(x: torch.Tensor) -> torch.Tensor:
