@@ -7,26 +7,32 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from msimg.engine.options import DEFAULT_MAX_PIXELS, EngineOptions, OutputOptions
 from msimg.errors import UsageError
 
+T = TypeVar("T")
 ENGINE = "Engine"
 OUTPUT = "Output"
 REPORTING = "Reporting"
 
 
-def parse_tile(value: str) -> int | None:
-    """`auto` -> None, `0` -> whole image, N -> core size."""
+def auto_or(value: str, cast: Callable[[str], T], option: str, expected: str) -> T | None:
+    """`auto` -> None, else `cast(value)`; a bad value is a usage error naming the option."""
     if value.strip().lower() == "auto":
         return None
     try:
-        return int(value)
+        return cast(value)
     except ValueError:
-        raise UsageError(f"--tile must be auto, 0 or a size in pixels, got '{value}'") from None
+        raise UsageError(f"{option} must be auto or {expected}, got '{value}'") from None
+
+
+def parse_tile(value: str) -> int | None:
+    """`auto` -> None, `0` -> whole image, N -> core size."""
+    return auto_or(value, int, "--tile", "0 (no tiling) or a size in pixels")
 
 
 @dataclass(frozen=True)

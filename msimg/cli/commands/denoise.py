@@ -6,18 +6,8 @@ from typing import Annotated
 
 import typer
 
-from msimg.cli.options import CommonArgs, task_command
+from msimg.cli.options import CommonArgs, auto_or, task_command
 from msimg.cli.run import run_task
-from msimg.errors import UsageError
-
-
-def parse_sigma(value: str) -> float | None:
-    if value.strip().lower() == "auto":
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise UsageError(f"--sigma must be 'auto' or a number 0-75, got '{value}'") from None
 
 
 @task_command
@@ -40,4 +30,8 @@ def denoise(
     """
     from msimg.tasks.denoise import DenoiseOptions
 
-    raise typer.Exit(run_task("denoise", common, DenoiseOptions(parse_sigma(sigma), strength)))
+    raise typer.Exit(
+        run_task(
+            "denoise", common, DenoiseOptions(auto_or(sigma, float, "--sigma", "a number 0-75"), strength)
+        )
+    )
