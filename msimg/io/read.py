@@ -7,10 +7,14 @@ PNG goes through OpenCV (16-bit and alpha intact), TIFF through tifffile, JPEG/W
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import struct
-import warnings
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,6 +23,9 @@ from PIL import Image as PILImage
 from msimg.engine.options import DEFAULT_MAX_PIXELS
 from msimg.errors import ImageReadError
 from msimg.io.image import Image, ImageMeta
+
+if TYPE_CHECKING:
+    import tifffile
 
 __all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_SUFFIXES", "decode_image", "read_image", "sniff_format"]
 
@@ -71,27 +78,50 @@ def _exif_of(im: PILImage.Image) -> tuple[bytes | None, int]:
     """(EXIF with orientation reset to 1, without the 'Exif\\0\\0' prefix; the original orientation)."""
     try:
         exif = im.getexif()
+        if not len(exif):
+            return None, 1
+        orientation = int(exif.get(_ORIENTATION, 1) or 1)
+        if _ORIENTATION in exif:
+            exif[_ORIENTATION] = 1
+        raw = exif.tobytes()
     except Exception:  # a damaged EXIF block must not cost the pixels
         return None, 1
-    if not len(exif):
-        return None, 1
-    orientation = int(exif.get(_ORIENTATION, 1) or 1)
-    if _ORIENTATION in exif:
-        exif[_ORIENTATION] = 1
-    raw = exif.tobytes()
     return (raw[6:] if raw.startswith(b"Exif\x00\x00") else raw), orientation
 
 
-def _png_complete(data: bytes) -> bool:
-    """Walk the chunk list: a file cut anywhere before IEND is truncated."""
+def _png_chunks(data: bytes) -> dict[bytes, bytes]:
+    """Walk the chunk list up to IEND, checking every CRC, so that truncated or damaged files fail here
+    (libpng accepts some truncations). Returns the intact ancillary chunks (the last of each kind)."""
+    chunks: dict[bytes, bytes] = {}
+    view = memoryview(data)  # slices of a memoryview do not copy the (possibly huge) IDAT data
     pos = 8
-    while pos + 8 <= len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        pos += 12 + length
+    while pos + 12 <= len(data):
+        (length,) = struct.unpack(">I", view[pos : pos + 4])
+        end = pos + 12 + length
+        if end > len(data):
+            break
+        body = view[pos + 4 : end - 4]
+        kind = bytes(body[:4])
+        crc_ok = zlib.crc32(body) == struct.unpack(">I", view[end - 4 : end])[0]
+        critical = kind[:1].isupper()
+        if not crc_ok and critical:
+            raise ImageReadError(f"corrupt PNG data (bad CRC in {kind.decode('latin-1')!r} chunk)")
         if kind == b"IEND":
-            return pos <= len(data)
-    return False
+            return chunks
+        if crc_ok and not critical:  # like libpng, a damaged ancillary chunk is dropped, not fatal
+            chunks[kind] = bytes(body[4:])
+        pos = end
+    raise ImageReadError("truncated PNG data")
+
+
+def _gray_key_alpha(px: np.ndarray, depth: int, trns: bytes) -> np.ndarray:
+    """Gray PNG with a tRNS key colour: OpenCV drops it, so rebuild the alpha channel from the key."""
+    (key,) = struct.unpack(">H", trns[:2])
+    if depth < 8:  # OpenCV widened the samples to 8 bits
+        key *= 255 // (2**depth - 1)
+    top = np.iinfo(px.dtype).max
+    alpha = np.where(px == key, 0, top).astype(px.dtype)
+    return np.concatenate([px, alpha], axis=2)
 
 
 def _decode_png(data: bytes, max_pixels: int) -> Image:
@@ -99,18 +129,20 @@ def _decode_png(data: bytes, max_pixels: int) -> Image:
         raise ImageReadError("corrupt PNG header")
     width, height = struct.unpack(">II", data[16:24])
     _check_size(width, height, max_pixels)
-    if not _png_complete(data):
-        raise ImageReadError("truncated PNG data")
+    chunks = _png_chunks(data)
     px = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if px is None:
         raise ImageReadError("corrupt PNG data")
+    depth, colour_type = data[24], data[25]
     if px.ndim == 2:
         px = px[..., None]
+        if colour_type == 0 and len(chunks.get(b"tRNS", b"")) >= 2:
+            px = _gray_key_alpha(px, depth, chunks[b"tRNS"])
     elif px.shape[2] == 3:
         px = cv2.cvtColor(px, cv2.COLOR_BGR2RGB)
     elif px.shape[2] == 4:
         px = cv2.cvtColor(px, cv2.COLOR_BGRA2RGBA)
-        if data[25] == 4:  # IHDR colour type 4 is gray + alpha, which OpenCV expands to RGBA
+        if colour_type == 4:  # IHDR colour type 4 is gray + alpha, which OpenCV expands to RGBA
             px = np.ascontiguousarray(px[..., [0, 3]])
     exif, icc, orientation = None, None, 1
     try:
@@ -153,19 +185,47 @@ def _decode_pil(data: bytes, fmt: str, max_pixels: int) -> Image:
     return Image(orient(_pil_pixels(im), orientation), ImageMeta(fmt, exif, icc))
 
 
+@contextlib.contextmanager
+def _quiet_tifffile() -> Iterator[None]:
+    """tifffile logs each damaged tag to stderr; the reader reports one cause per file instead."""
+    logger = logging.getLogger("tifffile")
+    drop_all = logging.Filter("\0")  # matches no logger name, so every record is dropped
+    logger.addFilter(drop_all)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop_all)
+
+
+def _tiff_photometric(page: tifffile.TiffPage, arr: np.ndarray) -> np.ndarray:
+    """Palette -> RGB through the colour map; min-is-white -> min-is-black (integers)."""
+    import tifffile
+
+    if page.photometric == tifffile.PHOTOMETRIC.PALETTE and page.colormap is not None:
+        cmap = np.asarray(page.colormap)
+        if cmap.ndim != 2 or cmap.shape[0] != 3 or arr.ndim != 2:
+            raise ImageReadError("unsupported TIFF palette layout")
+        rgb = np.moveaxis(cmap, 0, -1)[np.clip(arr, 0, cmap.shape[1] - 1)]
+        # TIFF colour maps are always 16-bit; an 8-bit index image keeps 8-bit colours
+        return np.rint(rgb / 257).astype(np.uint8) if arr.dtype == np.uint8 else rgb.astype(np.uint16)
+    if page.photometric == tifffile.PHOTOMETRIC.MINISWHITE and arr.dtype.kind == "u":
+        return np.iinfo(arr.dtype).max - arr
+    return arr
+
+
 def _decode_tiff(data: bytes, max_pixels: int) -> Image:
     import tifffile
 
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with _quiet_tifffile(), tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
             _check_size(int(page.imagewidth), int(page.imagelength), max_pixels)
             ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if ends and max(ends) > len(data):
                 raise ImageReadError("truncated TIFF data")
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")
-                arr = page.asarray()
+            # no warnings filter here: it is process-wide and would turn other threads' warnings into errors;
+            # tifffile raises on damaged segments, and strips past the end were refused above
+            arr = _tiff_photometric(page, page.asarray())
             icc_tag = page.tags.get(_ICC_TAG)
             icc = bytes(icc_tag.value) if icc_tag is not None else None
             orient_tag = page.tags.get(274)

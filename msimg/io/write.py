@@ -41,10 +41,15 @@ def format_name(name: str) -> str:
 
 
 def format_from_suffix(suffix: str) -> str:
+    """'.jpeg' -> 'jpeg', '.TIF' -> 'tiff', ...; an unknown suffix is an `ImageWriteError`."""
     return format_name(suffix)
 
 
 def can_hold(fmt: str, dtype: np.dtype, channels: int) -> bool:
+    """Whether `fmt` stores this dtype and channel count without loss of depth or alpha.
+
+    WebP says yes to gray (it is widened to RGB on write); float32 fits TIFF only.
+    """
     dtype = np.dtype(dtype)
     if fmt == "tiff":
         return dtype in (np.uint8, np.uint16, np.float32)
@@ -102,12 +107,10 @@ def _gray_alpha_png(pixels: np.ndarray) -> bytes:
 
 
 def _bgr(pixels: np.ndarray) -> np.ndarray:
+    """OpenCV's layout for 1, 3 or 4 channels (gray+alpha never reaches OpenCV)."""
     channels = pixels.shape[2]
     if channels == 1:
         return pixels[..., 0]
-    if channels == 2:  # BMP has no gray+alpha: RGBA
-        gray, alpha = pixels[..., 0], pixels[..., 1]
-        return np.ascontiguousarray(np.stack([gray, gray, gray, alpha], axis=2))
     return cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if channels == 3 else cv2.COLOR_RGBA2BGRA)
 
 
@@ -123,6 +126,8 @@ def _pil_image(pixels: np.ndarray) -> PILImage.Image:
 def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
     """The file bytes of `image` in `fmt`; the format must be able to hold its dtype and channels."""
     fmt = format_name(fmt)
+    if not 1 <= quality <= 100:
+        raise ImageWriteError(f"quality must be 1-100, not {quality}")
     px = np.ascontiguousarray(image.pixels)
     channels = px.shape[2]
     if not can_hold(fmt, px.dtype, channels):
@@ -164,7 +169,8 @@ def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
     else:
         if im.mode in ("L", "LA"):
             im = im.convert("RGBA" if im.mode == "LA" else "RGB")
-        kwargs["lossless"] = quality == 100
+        # lossless WebP rewrites the colour of fully transparent pixels unless told to be exact
+        kwargs["lossless"] = kwargs["exact"] = quality == 100
         if meta.exif:
             kwargs["exif"] = meta.exif
     out = io.BytesIO()

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from msimg.io.read import read_image
 
+from msimg.io.read import read_image
 from tests.conftest import photo, write_png
 
 
