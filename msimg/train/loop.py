@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from tqdm import tqdm
 
 from msimg.metrics import psnr, ssim
@@ -179,9 +180,9 @@ def train(
             if on_log is not None:
                 on_log(line)
     bar.close()
-    metrics = history[-1] if history else evaluate(model, cases)
-    metrics = {k: v for k, v in metrics.items() if k != "step"}
     sha = save_weights(model, out, recipe.architecture, recipe.task, recipe.scale)
+    model.load_state_dict(load_file(str(out)))  # measure what ships: the file's fp16 tensors
+    metrics = evaluate(model, cases)
     entry = {
         "name": out.stem,
         "task": recipe.task,
