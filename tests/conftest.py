@@ -74,3 +74,29 @@ def weights_home(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPat
     (home / "manifest.json").write_text(json.dumps({"models": [entry]}))
     monkeypatch.setenv("MSIMG_WEIGHTS", str(home))
     return home
+
+
+@pytest.fixture()
+def sr_weights_home(weights_home: Path) -> Path:
+    """`weights_home` plus tiny random-weight sr-x2/x3/x4 models as the shipped super-resolve models."""
+    import torch
+
+    from msimg.models.gated_unet import GatedUNet
+    from msimg.models.weights import save_manifest_entry, save_weights
+
+    for scale in (2, 3, 4):
+        config = {**TINY_CONFIG, "in_channels": 3, "scale": scale}
+        torch.manual_seed(scale)
+        path = weights_home / f"sr-x{scale}.safetensors"
+        sha = save_weights(GatedUNet(**config), path, "gated-unet", "super-resolve", scale)
+        entry = {
+            "name": path.stem,
+            "task": "super-resolve",
+            "file": path.name,
+            "architecture": "gated-unet",
+            "config": config,
+            "scale": scale,
+            "sha256": sha,
+        }
+        save_manifest_entry(entry)
+    return weights_home

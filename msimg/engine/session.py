@@ -61,7 +61,8 @@ def open_session(task_name: str, engine: EngineOptions, task_options: Any = None
     if not isinstance(options, task.options_type):
         raise UsageError(f"{task_name} takes {task.options_type.__name__}, got {type(options).__name__}")
     device = resolve_device(engine.device)
-    model = load_model(resolve_spec(task.name, engine.model, task.default_model), device, engine.precision)
+    spec = resolve_spec(task.name, engine.model, task.model_name(options))
+    model = load_model(spec, device, engine.precision)
     tiles = TileSettings(engine.tile_overlap, engine.batch)
     if engine.tile is None:
         tile = auto_tile(model.descriptor, device, model.dtype, engine.batch)

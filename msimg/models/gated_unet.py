@@ -1,7 +1,9 @@
 """GatedUNet: a multi-scale encoder-decoder of gated blocks with skip paths and a global residual.
 
 Input (N, C_in, H, W) with H, W multiples of 2**len(enc_blocks); extra input channels (e.g. a noise-level
-map) are conditioning, and the residual is added to the first `out_channels` input channels.
+map) are conditioning, and the residual is added to the first `out_channels` input channels. With
+`scale` > 1 the whole network runs at the (low) input resolution and only its last convolution up-samples,
+by sub-pixel convolution (ESPCN's pixel shuffle); the residual is then the bilinear up-sampled input.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
@@ -24,6 +27,7 @@ class GatedUNetConfig:
     mid_blocks: int = 2
     dec_blocks: tuple[int, ...] = (1, 1, 1)
     kernel: int = 3
+    scale: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -49,7 +53,8 @@ class GatedUNet(nn.Module):
             self.ups.append(nn.Sequential(nn.Conv2d(w, 2 * w, 1, bias=False), nn.PixelShuffle(2)))
             w //= 2
             self.decoders.append(nn.Sequential(*[GatedBlock(w, kernel=cfg.kernel) for _ in range(n)]))
-        self.ending = nn.Conv2d(w, cfg.out_channels, 3, padding=1)
+        self.ending = nn.Conv2d(w, cfg.out_channels * cfg.scale**2, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(cfg.scale)
 
     @staticmethod
     def describe(**config: Any) -> dict[str, Any]:
@@ -63,14 +68,16 @@ class GatedUNet(nn.Module):
         radius += cfg.mid_blocks * r * 2**levels
         for lvl, n in zip(reversed(range(levels)), cfg.dec_blocks, strict=True):
             radius += n * r * 2**lvl
-        radius += 1  # ending conv
+        radius += 1 + (cfg.scale > 1)  # ending conv, bilinear residual
         return {
             "in_channels": cfg.in_channels,
             "out_channels": cfg.out_channels,
+            "scale": cfg.scale,
             "multiple_of": 2**levels,
             "receptive_radius": radius,
-            # Peak activation bytes per input pixel in fp32 (measured ~1.5x the widest level's tensors).
-            "memory_per_pixel": 4 * cfg.width * 2 * 12,
+            # Peak activation bytes per input pixel in fp32 (measured ~1.5x the widest level's tensors),
+            # plus the up-scaled output and residual.
+            "memory_per_pixel": 4 * (cfg.width * 2 * 12 + 3 * cfg.out_channels * cfg.scale**2),
         }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,7 +90,10 @@ class GatedUNet(nn.Module):
         h = self.middle(h)
         for up, dec, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
             h = dec(up(h) + skip)
-        return self.ending(h) + x[:, : self.config.out_channels]
+        base = x[:, : self.config.out_channels]
+        if self.config.scale > 1:
+            base = F.interpolate(base, scale_factor=self.config.scale, mode="bilinear", align_corners=False)
+        return self.shuffle(self.ending(h)) + base
 
     def config_dict(self) -> dict[str, Any]:
         return {

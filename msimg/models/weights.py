@@ -79,7 +79,7 @@ class ModelSpec:
             name=self.name,
             task=self.task,
             architecture=self.architecture,
-            scale=self.scale,
+            scale=info.get("scale", self.scale),
             in_channels=info["in_channels"],
             out_channels=info["out_channels"],
             size=SizeReq(multiple_of=info["multiple_of"]),

@@ -14,6 +14,7 @@ __all__ = ["TASKS", "get_task"]
 
 TASKS: dict[str, str] = {
     "denoise": "msimg.tasks.denoise:TASK",
+    "super-resolve": "msimg.tasks.super_resolve:TASK",
 }
 
 

@@ -54,3 +54,16 @@ def sensor_noise(
         noisy = torch.where(use_pg.view(-1, 1, 1, 1), pg, noisy)
         level = torch.where(use_pg, rms, level)
     return quantize(noisy), level
+
+
+def bicubic_down(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """Antialiased bicubic down-scaling by an integer factor, the standard super-resolution degradation.
+
+    Torch's antialiased bicubic (a = -0.5, kernel widened by `scale`) is the kernel of MATLAB's `imresize`,
+    so the pairs match the ones SR benchmarks are made with. H and W must be multiples of `scale`.
+    """
+    import torch.nn.functional as F
+
+    if x.shape[-2] % scale or x.shape[-1] % scale:
+        raise ValueError(f"size {tuple(x.shape[-2:])} is not a multiple of {scale}")
+    return F.interpolate(x, scale_factor=1 / scale, mode="bicubic", antialias=True, align_corners=False)

@@ -44,6 +44,7 @@ class Recipe:
     val_every: int = 1000
     bf16: bool = False
     scale: int = 1
+    init: str | None = None  # weights to start from (tensors of matching shape), e.g. x4 from x2
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +93,15 @@ def evaluate(model: torch.nn.Module, cases: list[tuple[str, torch.Tensor, torch.
     return {k: round(float(np.mean(v)), 4) for k, v in sums.items()}
 
 
+def _warm_start(model: torch.nn.Module, path: Path) -> str:
+    """Copy the tensors of `path` that fit `model` (a different ending is trained afresh)."""
+    own = model.state_dict()
+    start = {k: v for k, v in load_file(str(path)).items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(start, strict=False)
+    fresh = sorted(set(own) - set(start))
+    return f"{len(start)} tensors copied, {len(fresh)} fresh ({', '.join(fresh) or 'none'})"
+
+
 @dataclass
 class _Log:
     path: Path
@@ -135,6 +145,8 @@ def train(
         sampler.rng.bit_generator.state = state["sampler"]
         step, seconds, history = state["step"], state["seconds"], state["history"]
         log.write(f"resumed at step {step}")
+    elif recipe.init:
+        log.write(f"started from {recipe.init}: {_warm_start(model, data_path(recipe.init))}")
     log.write(f"recipe {json.dumps(asdict(recipe))}")
     log.write(f"train {len(data.train)} images, validation {len(data.validation)} images, {len(cases)} cases")
     model.train()

@@ -5,9 +5,15 @@ Each reuses the task's own `model_input`, so training feeds the network exactly 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import torch
 
-from msimg.train.degrade import gaussian_noise, quantize, sensor_noise
+from msimg.train.degrade import bicubic_down, gaussian_noise, quantize, sensor_noise
+
+if TYPE_CHECKING:
+    from msimg.train.loop import Objective, Recipe
 
 VALIDATION_SIGMAS = (15, 25, 50)
 
@@ -40,4 +46,36 @@ class DenoiseObjective:
         return cases
 
 
-OBJECTIVES = {"denoise": DenoiseObjective}
+class SuperResolveObjective:
+    """Bicubic (antialiased, MATLAB-style) down-scaling by `scale`, quantised to 8 bits like a file.
+
+    Crops are first cut to a multiple of `scale` * `multiple` so both sides of every pair fit the model.
+    """
+
+    def __init__(self, scale: int, multiple: int = 16) -> None:
+        self.scale, self.step = scale, scale * multiple
+
+    def _pair(self, clean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h, w = clean.shape[-2] // self.step * self.step, clean.shape[-1] // self.step * self.step
+        target = clean[..., :h, :w]
+        return quantize(bicubic_down(target, self.scale)), target
+
+    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._pair(clean)
+
+    def validation_cases(
+        self, clean: torch.Tensor, index: int
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        return [(f"x{self.scale}", *self._pair(clean))]
+
+
+OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
+    "denoise": lambda recipe: DenoiseObjective(),
+    "super-resolve": lambda recipe: SuperResolveObjective(
+        recipe.scale, multiple=2 ** len(recipe.config["enc_blocks"])
+    ),
+}
+
+
+def objective_for(recipe: Recipe) -> Objective:
+    return OBJECTIVES[recipe.task](recipe)

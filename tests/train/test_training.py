@@ -10,7 +10,7 @@ import torch
 from msimg.models.weights import load_manifest
 from msimg.train.degrade import gaussian_noise, quantize, sensor_noise
 from msimg.train.loop import Recipe, lr_at, train
-from msimg.train.objectives import DenoiseObjective
+from msimg.train.objectives import DenoiseObjective, objective_for
 from tests.conftest import TINY_CONFIG, photo, write_png
 
 
@@ -105,3 +105,41 @@ def test_training_is_reproducible_and_resumable(data_dir: Path, tmp_path: Path) 
         replace(_recipe(data_dir, 6), seed=1), DenoiseObjective(), tmp_path / "d.safetensors", tmp_path / "rd"
     )
     assert other["sha256"] != full["sha256"]
+
+
+def test_bicubic_down_is_the_matlab_kernel() -> None:
+    """PIL's antialiased bicubic uses the same a = -0.5 kernel widened by the factor as MATLAB's imresize."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from msimg.train.degrade import bicubic_down
+
+    img = photo(96, 120, 4).astype(np.float32)
+    ours = bicubic_down(torch.from_numpy(img).permute(2, 0, 1)[None], 4)[0].permute(1, 2, 0).numpy()
+    pil = np.stack(
+        [
+            np.asarray(PILImage.fromarray(img[..., c], "F").resize((30, 24), PILImage.Resampling.BICUBIC))
+            for c in range(3)
+        ],
+        axis=2,
+    )
+    assert np.abs(ours - pil)[2:-2, 2:-2].max() < 0.5  # same kernel; borders are padded differently
+    with pytest.raises(ValueError, match="multiple of 3"):
+        bicubic_down(torch.zeros(1, 3, 10, 9), 3)
+
+
+def test_super_resolve_training_warm_starts_from_another_scale(data_dir: Path, tmp_path: Path) -> None:
+    config = {**TINY_CONFIG, "in_channels": 3}
+    base = replace(
+        _recipe(data_dir, 3), name="sr-x2", task="super-resolve", config={**config, "scale": 2}, scale=2
+    )
+    x2 = train(base, objective_for(base), tmp_path / "x2.safetensors", tmp_path / "r2")
+    assert set(x2["metrics"]) == {"psnr_x2", "ssim_x2"}
+    x4 = replace(
+        base, name="sr-x4", config={**config, "scale": 4}, scale=4, init=str(tmp_path / "x2.safetensors")
+    )
+    train(x4, objective_for(x4), tmp_path / "x4.safetensors", tmp_path / "r4")
+    log = (tmp_path / "r4" / "train.log").read_text()
+    assert "tensors copied, 2 fresh (ending.bias, ending.weight)" in log
+    lr, hr = objective_for(x4).degrade(torch.rand(2, 3, 70, 70), torch.Generator())
+    assert lr.shape == (2, 3, 16, 16) and hr.shape == (2, 3, 64, 64)  # cut to a multiple of 4 x 2 levels

@@ -44,7 +44,7 @@ def train(
 
     from msimg.models.weights import weights_dir
     from msimg.train.loop import train as run_training
-    from msimg.train.objectives import OBJECTIVES
+    from msimg.train.objectives import OBJECTIVES, objective_for
     from msimg.train.recipes import RECIPES
 
     if task not in OBJECTIVES:
@@ -53,6 +53,8 @@ def train(
     if name is None or name not in RECIPES:
         raise UsageError(f"no recipe '{name}' (recipes: {', '.join(sorted(RECIPES))})")
     chosen = RECIPES[name]
+    if chosen.task != task:
+        raise UsageError(f"recipe '{name}' trains {chosen.task}, not {task}")
     overrides = {
         "data": tuple(str(d.resolve()) for d in data) if data else None,
         "steps": steps,
@@ -61,7 +63,7 @@ def train(
     }
     chosen = replace(chosen, **{k: v for k, v in overrides.items() if v is not None})
     target = out or weights_dir() / f"{chosen.name}.safetensors"
-    entry = run_training(chosen, OBJECTIVES[task](), target, run_dir or Path("runs") / target.stem, resume)
+    entry = run_training(chosen, objective_for(chosen), target, run_dir or Path("runs") / target.stem, resume)
     typer.echo(
         f"wrote {target} (sha256 {entry['sha256'][:12]}...): "
         + ", ".join(f"{k} {v}" for k, v in entry["metrics"].items())

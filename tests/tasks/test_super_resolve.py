@@ -1,0 +1,100 @@
+"""Super-resolve: model choice, any output scale, self-ensemble, and files as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import tifffile
+import torch
+
+from msimg.cli.app import main
+from msimg.errors import UsageError
+from msimg.io.read import read_image
+from msimg.tasks.base import dihedral_ensemble
+from msimg.tasks.super_resolve import SuperResolveOptions, model_for, process
+from tests.conftest import photo
+
+
+def nearest(scale: int):
+    """An exactly flip- and rotation-equivariant stand-in for a network: nearest-neighbour up-scaling."""
+    return lambda x: x.repeat_interleave(scale, 2).repeat_interleave(scale, 3)
+
+
+@pytest.mark.parametrize(
+    "scale,outscale,model,final",
+    [
+        (None, None, "sr-x4", 4.0),
+        (2, None, "sr-x2", 2.0),
+        (None, 1.5, "sr-x2", 1.5),
+        (None, 2.5, "sr-x3", 2.5),
+        (None, 3.5, "sr-x4", 3.5),
+        (None, 8, "sr-x4", 8.0),
+        (2, 3.5, "sr-x2", 3.5),
+    ],
+)
+def test_the_options_pick_the_model_and_final_scale(
+    scale: int | None, outscale: float | None, model: str, final: float
+) -> None:
+    options = SuperResolveOptions(scale, outscale)
+    assert model_for(options) == model and options.final_scale == final
+
+
+def test_bad_options_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="--scale must be 2, 3 or 4"):
+        SuperResolveOptions(scale=5)
+    with pytest.raises(UsageError, match="--outscale"):
+        SuperResolveOptions(outscale=0)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_outscale_resizes_the_model_output(channels: int) -> None:
+    color = photo(21, 34, channels=channels).astype(np.float32) / 255
+    out = process(color, nearest(4), SuperResolveOptions(outscale=3.5))
+    assert out.shape == (round(21 * 3.5), round(34 * 3.5), channels)
+    exact = process(color, nearest(2), SuperResolveOptions(scale=2))
+    np.testing.assert_allclose(exact, color.repeat(2, 0).repeat(2, 1), atol=1e-6)
+
+
+def test_self_ensemble_undoes_every_transform() -> None:
+    x = torch.from_numpy(photo(12, 17).astype(np.float32) / 255).permute(2, 0, 1)[None]
+    seen = []
+
+    def infer(t: torch.Tensor) -> torch.Tensor:
+        seen.append(tuple(t.shape[2:]))
+        return nearest(3)(t)
+
+    np.testing.assert_allclose(dihedral_ensemble(infer, x), nearest(3)(x), atol=1e-6)
+    assert len(seen) == 8 and seen.count((12, 17)) == 4 and seen.count((17, 12)) == 4
+    # a model that is not equivariant is averaged: a left-to-right ramp becomes symmetric
+    ramp = dihedral_ensemble(lambda t: t * 0 + torch.linspace(0, 1, t.shape[3]), torch.zeros(1, 1, 9, 9))
+    np.testing.assert_allclose(ramp[0, 0], ramp[0, 0].flip(1), atol=1e-6)
+
+
+def test_rgba_png_x4_keeps_its_alpha_edge(sr_weights_home: Path, tmp_path: Path) -> None:
+    alpha = np.zeros((800, 1000), np.uint8)
+    cv2.circle(alpha, (500, 400), 300, 255, -1)  # a hard-edged disc of opaque pixels
+    rgba = np.dstack([photo(800, 1000), alpha])
+    src = tmp_path / "sticker.png"
+    cv2.imwrite(str(src), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
+    assert main(["super-resolve", str(src), "-o", str(tmp_path / "out"), "--scale", "4", "--quiet"]) == 0
+    out = read_image(tmp_path / "out" / "sticker.png").pixels
+    assert out.shape == (3200, 4000, 4) and out.dtype == np.uint8
+    yy, xx = np.mgrid[0:3200, 0:4000]
+    r = np.hypot((xx + 0.5) / 4 - 500, (yy + 0.5) / 4 - 400)  # distance in input pixels
+    assert (out[..., 3][r < 297] == 255).all() and (out[..., 3][r > 303] == 0).all()
+    edge = out[..., 3][(r > 299.5) & (r < 300.5)]
+    assert 60 < edge.mean() < 195  # the edge stays where it was, about half-way
+
+
+def test_16bit_tiff_and_gray_keep_their_type(sr_weights_home: Path, tmp_path: Path) -> None:
+    deep = (photo(40, 50).astype(np.uint16) * 257)[..., :3]
+    tifffile.imwrite(tmp_path / "deep.tif", deep)
+    cv2.imwrite(str(tmp_path / "gray.png"), photo(40, 50, channels=1))
+    out = tmp_path / "out"
+    assert main(["super-resolve", str(tmp_path), "-o", str(out), "--scale", "3", "--quiet"]) == 0
+    tif, gray = read_image(out / "deep.tif").pixels, read_image(out / "gray.png").pixels
+    assert tif.shape == (120, 150, 3) and tif.dtype == np.uint16
+    assert gray.shape == (120, 150, 1) and gray.dtype == np.uint8
