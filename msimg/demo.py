@@ -1,55 +1,98 @@
-"""`make demo`: add seeded noise to the bundled sample photos, denoise them with the msimg command as a
-user would, and say where the results are and how much cleaner they got."""
+"""`make demo`: degrade the bundled sample photos, restore them with the msimg command as a user would,
+and say where the results are and how much better they got. Each task whose model is shipped takes part."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from msimg.io.image import Image
 from msimg.io.read import read_image
 from msimg.io.write import write_image
 from msimg.metrics import psnr
+from msimg.models.weights import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 OUT = ROOT / "demo-output"
 SIGMA = 25
+SCALE = 4
 
 
-def make_noisy(folder: Path) -> list[Path]:
+def add_noise(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Seeded Gaussian noise (sigma 25 of 255), clipped to 8 bits as a real file is."""
+    return np.clip(px.astype(np.float32) + rng.normal(0, SIGMA, px.shape), 0, 255).round().astype(np.uint8)
+
+
+def shrink(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 1/4-size copy (area averaging), the input a user would want enlarged."""
+    h, w = px.shape[0] // SCALE, px.shape[1] // SCALE
+    small = cv2.resize(px[: h * SCALE, : w * SCALE], (w, h), interpolation=cv2.INTER_AREA)
+    return small.reshape(h, w, -1)
+
+
+def degrade(folder: Path, how: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> list[Path]:
     rng = np.random.default_rng(0)
     made = []
     for path in sorted(SAMPLES.glob("*.png")):
         image = read_image(path)
-        noisy = image.pixels.astype(np.float32) + rng.normal(0, SIGMA, image.pixels.shape)
         target = folder / path.name
-        write_image(target, type(image)(np.clip(noisy, 0, 255).round().astype(np.uint8), image.meta), "png")
+        write_image(target, Image(how(image.pixels, rng), image.meta), "png")
         made.append(target)
     return made
 
 
-def main() -> int:
+def run(task: str, inputs: Path, out: Path, *options: str) -> int:
+    print(f"\n$ msimg {task} {inputs.relative_to(ROOT)} -o {out.relative_to(ROOT)} {' '.join(options)}")
+    return subprocess.call([sys.executable, "-m", "msimg", task, str(inputs), "-o", str(out), *options])
+
+
+def demo_denoise() -> int:
     noisy_dir, clean_dir = OUT / "noisy", OUT / "denoised"
-    inputs = make_noisy(noisy_dir)
-    cmd = [sys.executable, "-m", "msimg", "denoise", str(noisy_dir), "-o", str(clean_dir), "--overwrite"]
-    print("$ msimg denoise", noisy_dir.relative_to(ROOT), "-o", clean_dir.relative_to(ROOT), "--overwrite")
-    code = subprocess.call(cmd)
-    if code != 0:
-        return code
-    print(f"\nPSNR against the clean samples (noise sigma {SIGMA}, --sigma auto):")
-    for noisy in inputs:
-        ref = read_image(SAMPLES / noisy.name).pixels
-        before, after = (
-            psnr(read_image(noisy).pixels, ref),
-            psnr(read_image(clean_dir / noisy.name).pixels, ref),
-        )
-        print(f"  {noisy.name:<16} noisy {before:5.2f} dB -> denoised {after:5.2f} dB")
-    print(f"\nnoisy inputs: {noisy_dir}\nresults:      {clean_dir}")
-    return 0
+    inputs = degrade(noisy_dir, add_noise)
+    code = run("denoise", noisy_dir, clean_dir, "--overwrite")
+    if code == 0:
+        print(f"PSNR against the clean samples (noise sigma {SIGMA}, --sigma auto):")
+        for noisy in inputs:
+            ref = read_image(SAMPLES / noisy.name).pixels
+            before, after = (
+                psnr(read_image(noisy).pixels, ref),
+                psnr(read_image(clean_dir / noisy.name).pixels, ref),
+            )
+            print(f"  {noisy.name:<16} noisy {before:5.2f} dB -> denoised {after:5.2f} dB")
+        print(f"inputs: {noisy_dir}\nresults: {clean_dir}")
+    return code
+
+
+def demo_super_resolve() -> int:
+    small_dir, large_dir = OUT / "small", OUT / "super-resolved"
+    inputs = degrade(small_dir, shrink)
+    code = run("super-resolve", small_dir, large_dir, "--scale", str(SCALE), "--overwrite")
+    if code == 0:
+        print(f"PSNR against the original samples (x{SCALE}), against a bicubic enlargement:")
+        for small in inputs:
+            ref, lr = read_image(SAMPLES / small.name).pixels, read_image(small).pixels
+            h, w = lr.shape[0] * SCALE, lr.shape[1] * SCALE
+            bicubic = cv2.resize(lr, (w, h), interpolation=cv2.INTER_CUBIC).reshape(h, w, -1)
+            ours = read_image(large_dir / small.name).pixels
+            print(
+                f"  {small.name:<16} bicubic {psnr(bicubic, ref[:h, :w]):5.2f} dB -> msimg "
+                f"{psnr(ours, ref[:h, :w]):5.2f} dB"
+            )
+        print(f"inputs: {small_dir}\nresults: {large_dir}")
+    return code
+
+
+def main() -> int:
+    shipped = {entry["task"] for entry in load_manifest().values()}
+    demos = [("denoise", demo_denoise), ("super-resolve", demo_super_resolve)]
+    codes = [demo() for task, demo in demos if task in shipped]
+    return max(codes, default=0)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,20 @@ class Task:
         return self.model_for(options) if self.model_for is not None else self.default_model
 
 
+def to_tensor(color: np.ndarray) -> torch.Tensor:
+    """(H, W, 1|3) float32 -> (1, 3, H, W); gray is repeated, because every model sees RGB."""
+    import torch
+
+    rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+
+
+def to_pixels(y: torch.Tensor, channels: int) -> np.ndarray:
+    """(1, 3, H, W) -> (H, W, channels); a gray input gets back the mean of the three."""
+    out = y[0].numpy().transpose(1, 2, 0)
+    return out.mean(axis=2, keepdims=True) if channels == 1 else out
+
+
 def dihedral_ensemble(infer: Infer, x: torch.Tensor) -> torch.Tensor:
     """Average of the model over the 8 flips and rotations of `x`, each undone on the output
     (the "x8 self-ensemble" of Lim et al. 2017, EDSR): better quality for 8x the time."""

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from msimg.errors import UsageError
-from msimg.tasks.base import Infer, Task
+from msimg.tasks.base import Infer, Task, to_pixels, to_tensor
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,13 @@ def model_input(noisy: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
 
 
 def process(color: np.ndarray, infer: Infer, options: DenoiseOptions) -> np.ndarray:
-    gray = color.shape[2] == 1
-    rgb = np.repeat(color, 3, axis=2) if gray else color
-    sigma = estimate_sigma(rgb) if options.sigma is None else options.sigma / 255.0
-    x = model_input(torch.from_numpy(rgb).permute(2, 0, 1)[None], torch.tensor([sigma]))
+    rgb = to_tensor(color)
+    sigma = estimate_sigma(rgb[0].permute(1, 2, 0).numpy()) if options.sigma is None else options.sigma / 255
+    x = model_input(rgb, torch.tensor([sigma]))
     y = infer(x)
     if options.strength < 1:
         y = torch.lerp(x[:, :3], y, options.strength)
-    out = y[0].numpy().transpose(1, 2, 0)
-    return out.mean(axis=2, keepdims=True) if gray else out
+    return to_pixels(y, color.shape[2])
 
 
 TASK = Task(

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 from msimg.errors import UsageError
-from msimg.tasks.base import Infer, Task, dihedral_ensemble
+from msimg.tasks.base import Infer, Task, dihedral_ensemble, to_pixels, to_tensor
 
 MODEL_SCALES = (2, 3, 4)
 
@@ -48,17 +47,14 @@ def model_for(options: SuperResolveOptions) -> str:
 
 
 def process(color: np.ndarray, infer: Infer, options: SuperResolveOptions) -> np.ndarray:
-    gray = color.shape[2] == 1
-    rgb = np.repeat(color, 3, axis=2) if gray else color
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
-    y = dihedral_ensemble(infer, x) if options.tta else infer(x)
-    out = y[0].numpy().transpose(1, 2, 0)
+    x = to_tensor(color)
+    out = to_pixels(dihedral_ensemble(infer, x) if options.tta else infer(x), color.shape[2])
     h, w = color.shape[:2]
     size = (max(1, round(w * options.final_scale)), max(1, round(h * options.final_scale)))
     if size != (out.shape[1], out.shape[0]):
         shrink = size[0] < out.shape[1]
         out = cv2.resize(out, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)
-    return out.mean(axis=2, keepdims=True) if gray else out
+    return out.reshape(size[1], size[0], color.shape[2])  # OpenCV drops a single channel axis
 
 
 TASK = Task(
