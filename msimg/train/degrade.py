@@ -67,3 +67,35 @@ def bicubic_down(x: torch.Tensor, scale: int) -> torch.Tensor:
     if x.shape[-2] % scale or x.shape[-1] % scale:
         raise ValueError(f"size {tuple(x.shape[-2:])} is not a multiple of {scale}")
     return F.interpolate(x, scale_factor=1 / scale, mode="bicubic", antialias=True, align_corners=False)
+
+
+def random_kernel(gen: torch.Generator) -> torch.Tensor:
+    """One blur kernel of the deblur training mix: Gaussian (sigma 0.5-4), defocus disk (radius 1-6),
+    linear motion or curved camera shake (up to 21 px), in equal parts."""
+    from msimg import kernels
+
+    kind, u = int(torch.randint(4, (1,), generator=gen)), float(torch.rand(1, generator=gen))
+    if kind == 0:
+        return kernels.gaussian(0.5 + 3.5 * u)
+    if kind == 1:
+        return kernels.disk(1 + 5 * u)
+    if kind == 2:
+        return kernels.motion(3 + 18 * u, 180 * float(torch.rand(1, generator=gen)))
+    return kernels.shake(gen)
+
+
+def blur(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+    """Convolve image i of (N, C, H, W) with kernels[i] (odd sizes may differ), reflecting at the borders."""
+    import torch.nn.functional as F
+
+    n, c, h, w = x.shape
+    size = max(k.shape[0] for k in kernels)
+    weight = torch.zeros(n, size, size, dtype=x.dtype)
+    for i, k in enumerate(kernels):
+        o = (size - k.shape[0]) // 2
+        weight[i, o : o + k.shape[0], o : o + k.shape[1]] = k.flip(
+            0, 1
+        )  # conv2d correlates; flip to convolve
+    pad = size // 2
+    xp = F.pad(x.reshape(1, n * c, h, w), (pad, pad, pad, pad), mode="reflect")
+    return F.conv2d(xp, weight.repeat_interleave(c, 0)[:, None], groups=n * c).view(n, c, h, w)
