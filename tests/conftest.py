@@ -76,27 +76,31 @@ def weights_home(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPat
     return home
 
 
-@pytest.fixture()
-def sr_weights_home(weights_home: Path) -> Path:
-    """`weights_home` plus tiny random-weight sr-x2/x3/x4 models as the shipped super-resolve models."""
+def ship_tiny(home: Path, name: str, task: str, config: dict, scale: int = 1) -> None:
+    """Add a tiny random-weight GatedUNet to the manifest in `home` as shipped model `name`."""
     import torch
 
     from msimg.models.gated_unet import GatedUNet
     from msimg.models.weights import save_manifest_entry, save_weights
 
+    torch.manual_seed(len(name))
+    path = home / f"{name}.safetensors"
+    sha = save_weights(GatedUNet(**config), path, "gated-unet", task, scale)
+    entry = {"name": name, "task": task, "file": path.name, "architecture": "gated-unet", "config": config}
+    save_manifest_entry({**entry, "scale": scale, "sha256": sha})
+
+
+@pytest.fixture()
+def sr_weights_home(weights_home: Path) -> Path:
+    """`weights_home` plus tiny random-weight sr-x2/x3/x4 models as the shipped super-resolve models."""
     for scale in (2, 3, 4):
         config = {**TINY_CONFIG, "in_channels": 3, "scale": scale}
-        torch.manual_seed(scale)
-        path = weights_home / f"sr-x{scale}.safetensors"
-        sha = save_weights(GatedUNet(**config), path, "gated-unet", "super-resolve", scale)
-        entry = {
-            "name": path.stem,
-            "task": "super-resolve",
-            "file": path.name,
-            "architecture": "gated-unet",
-            "config": config,
-            "scale": scale,
-            "sha256": sha,
-        }
-        save_manifest_entry(entry)
+        ship_tiny(weights_home, f"sr-x{scale}", "super-resolve", config, scale)
+    return weights_home
+
+
+@pytest.fixture()
+def deblur_weights_home(weights_home: Path) -> Path:
+    """`weights_home` plus a tiny random-weight deblur model (6 input channels)."""
+    ship_tiny(weights_home, "deblur-gunet", "deblur", {**TINY_CONFIG, "in_channels": 6})
     return weights_home

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["TASKS", "get_task"]
 
 TASKS: dict[str, str] = {
+    "deblur": "msimg.tasks.deblur:TASK",
     "denoise": "msimg.tasks.denoise:TASK",
     "super-resolve": "msimg.tasks.super_resolve:TASK",
 }

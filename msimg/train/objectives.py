@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from msimg.train.degrade import bicubic_down, gaussian_noise, quantize, sensor_noise
+from msimg.train.degrade import bicubic_down, blur, gaussian_noise, quantize, random_kernel, sensor_noise
 
 if TYPE_CHECKING:
     from msimg.train.loop import Objective, Recipe
@@ -69,8 +69,52 @@ class SuperResolveObjective:
         return [(f"x{self.scale}", *self._pair(clean))]
 
 
+VALIDATION_KERNELS = ("gaussian:1.6", "gaussian:3", "motion:15,30", "disk:4")
+
+
+class DeblurObjective:
+    """Random Gaussian, defocus, linear and curved shake blur, mild noise, 8-bit rounding; for a share of
+    the crops the kernel is known and the network gets the Wiener estimate too (the task's two modes)."""
+
+    def __init__(self, known_fraction: float = 0.5, max_noise: float = 2 / 255) -> None:
+        self.known_fraction, self.max_noise = known_fraction, max_noise
+
+    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        from msimg.deconv import wiener
+        from msimg.tasks.deblur import WIENER_REG, model_input
+
+        n = clean.shape[0]
+        ks = [random_kernel(gen) for _ in range(n)]
+        sigma = self.max_noise * torch.rand(n, generator=gen)
+        blurred = quantize(gaussian_noise(blur(clean, ks), sigma, gen))
+        known = torch.rand(n, generator=gen) < self.known_fraction
+        estimate = blurred.clone()
+        for i in torch.nonzero(known).flatten().tolist():
+            estimate[i : i + 1] = wiener(blurred[i : i + 1], ks[i], WIENER_REG)
+        return model_input(estimate, blurred), clean
+
+    def validation_cases(
+        self, clean: torch.Tensor, index: int
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """The benchmark's four kernels with noise 1/255, blind and with the kernel given."""
+        from msimg.deconv import wiener
+        from msimg.kernels import parse
+        from msimg.tasks.deblur import WIENER_REG, model_input
+
+        cases = []
+        for j, spec in enumerate(VALIDATION_KERNELS):
+            k = parse(spec)
+            gen = torch.Generator().manual_seed(1000 * index + j)
+            blurred = quantize(gaussian_noise(blur(clean, [k]), torch.tensor([1 / 255]), gen))
+            name = spec.split(":")[0][0] + spec.split(":")[1].split(",")[0]
+            cases.append((f"blind_{name}", model_input(blurred, blurred), clean))
+            cases.append((f"known_{name}", model_input(wiener(blurred, k, WIENER_REG), blurred), clean))
+        return cases
+
+
 OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
     "denoise": lambda recipe: DenoiseObjective(),
+    "deblur": lambda recipe: DeblurObjective(),
     "super-resolve": lambda recipe: SuperResolveObjective(
         recipe.scale, multiple=2 ** len(recipe.config["enc_blocks"])
     ),

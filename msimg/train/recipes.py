@@ -35,6 +35,22 @@ RECIPES: dict[str, Recipe] = {
     ),
 }
 
+RECIPES["deblur-gunet"] = Recipe(
+    name="deblur-gunet",
+    task="deblur",
+    architecture="gated-unet",
+    config={**RECIPES["denoise-gunet"].config, "in_channels": 6},
+    data=(f"{SHARED}/photos", f"{SHARED}/bsds500-train/images"),
+    steps=9000,
+    batch=8,
+    crop=128,
+    lr=1e-3,
+    seed=0,
+    val_fraction=0.1,
+    val_every=1000,
+    bf16=True,
+)
+
 # Super-resolution: the network runs at low resolution, three levels, more blocks at the finest ones;
 # x3 and x4 start from the x2 weights (all but the pixel-shuffle ending fit) and need fewer steps.
 _SR = {

@@ -143,3 +143,15 @@ def test_super_resolve_training_warm_starts_from_another_scale(data_dir: Path, t
     assert "tensors copied, 2 fresh (ending.bias, ending.weight)" in log
     lr, hr = objective_for(x4).degrade(torch.rand(2, 3, 70, 70), torch.Generator())
     assert lr.shape == (2, 3, 16, 16) and hr.shape == (2, 3, 64, 64)  # cut to a multiple of 4 x 2 levels
+
+
+def test_deblur_objective_gives_both_modes() -> None:
+    from msimg.train.objectives import DeblurObjective
+
+    clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float().repeat(4, 1, 1, 1) / 255
+    x, target = DeblurObjective(known_fraction=0.5).degrade(clean, torch.Generator().manual_seed(3))
+    assert x.shape == (4, 6, 64, 64) and torch.equal(target, clean)
+    same = [torch.equal(x[i, :3], x[i, 3:]) for i in range(4)]
+    assert any(same) and not all(same)  # blind crops see the blurred image twice, known ones the estimate
+    cases = DeblurObjective().validation_cases(clean[:1], 0)
+    assert [c[0] for c in cases][:2] == ["blind_g1.6", "known_g1.6"] and len(cases) == 8

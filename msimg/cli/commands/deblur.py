@@ -1,0 +1,36 @@
+"""`msimg deblur`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from msimg.cli.options import CommonArgs, auto_or, task_command
+from msimg.cli.run import run_task
+
+
+@task_command
+def deblur(
+    common: CommonArgs,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            help="auto (blind), or the blur if known: gaussian:SIGMA, disk:RADIUS, motion:LENGTH,ANGLE "
+            "(pixels, degrees), or an image file of the kernel."
+        ),
+    ] = "auto",
+) -> None:
+    """Sharpen out-of-focus, shaken or softly blurred photos, with or without knowing the blur.
+
+    Examples:
+
+      msimg deblur photos/ -o sharp/
+
+      msimg deblur frame.png --kernel motion:15,30
+
+      msimg deblur scan.tif --kernel psf.png --format tif
+    """
+    from msimg.tasks.deblur import DeblurOptions
+
+    raise typer.Exit(run_task("deblur", common, DeblurOptions(auto_or(kernel, str, "--kernel", "a kernel"))))
