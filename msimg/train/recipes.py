@@ -62,7 +62,7 @@ _SR = {
     "dec_blocks": [2, 2, 2],
 }
 _SR_DATA = (f"{SHARED}/photos", f"{SHARED}/bsds500-train/images")
-for _scale, _crop, _steps in ((2, 128, 8000), (3, 144, 4000), (4, 192, 4000)):
+for _scale, _crop, _steps in ((2, 128, 6000), (3, 144, 3000), (4, 192, 3000)):
     RECIPES[f"sr-x{_scale}"] = Recipe(
         name=f"sr-x{_scale}",
         task="super-resolve",
