@@ -1,15 +1,16 @@
-"""pad -> tiles -> batches -> model -> blended stitch, with out-of-memory back-off.
+"""bands of rows -> tiles -> batches -> model -> blended stitch -> rows written, with out-of-memory back-off.
 
-The engine sees float tensors (N, C, H, W); conversions to and from files live in `msimg.io`.
+The engine sees float tensors (N, C, H, W) one band of rows at a time; where they come from and go to
+(files, conversions, a task's pre- and post-processing) is the `Stream`'s business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.tiling import Span, blend_weights, spans
@@ -26,13 +27,37 @@ class TileSettings:
     batch: int = 1
 
 
+def reflect_index(n: int, length: int) -> torch.Tensor:
+    """Indices 0..length-1 into an axis of `n`: the axis, then its reflection (without repeating the edge),
+    or repetition of the last pixel where the axis is too short to reflect."""
+    i = torch.arange(length)
+    if length > n and length - n < n:
+        return torch.where(i < n, i, 2 * (n - 1) - i)
+    return i.clamp(max=n - 1)
+
+
 def pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Pad (N, C, H, W) at the bottom/right to (height, width): reflect where the image allows it."""
-    ph, pw = height - x.shape[-2], width - x.shape[-1]
-    if ph == 0 and pw == 0:
+    """Pad (N, C, H, W) at the bottom/right to (height, width) as the engine does (see `reflect_index`)."""
+    if x.shape[-2:] == (height, width):
         return x
-    mode = "reflect" if ph < x.shape[-2] and pw < x.shape[-1] else "replicate"
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x[..., reflect_index(x.shape[-2], height), :][..., reflect_index(x.shape[-1], width)]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One image as the engine sees it: read in bands of rows, written in bands of output rows.
+
+    `height` and `width` are the padded input size (multiples of the model's `multiple_of`). `read(r0, r1)`
+    gives input rows [r0, r1) as (N, C_in, r1 - r0, width) float32; `write(o0, o1, y)` takes finished
+    output rows [o0, o1) as (N, C_out, o1 - o0, width * scale). Only a band of rows is ever in memory.
+    `ensemble` averages the model over the 8 flips and rotations of every tile.
+    """
+
+    height: int
+    width: int
+    read: Callable[[int, int], torch.Tensor]
+    write: Callable[[int, int, torch.Tensor], None]
+    ensemble: bool = False
 
 
 def _forward(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
@@ -42,44 +67,78 @@ def _forward(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     return y.to("cpu", torch.float32).contiguous()
 
 
-def _windows(rows: list[Span], cols: list[Span]) -> Iterator[tuple[int, int]]:
-    for i in range(len(rows)):
-        for j in range(len(cols)):
-            yield i, j
+def _forward_ensemble(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    """The x8 self-ensemble (Lim et al. 2017, EDSR) on one batch of tiles: each transform undone."""
+    total = None
+    for k in range(4):
+        for flip in (False, True):
+            t = torch.rot90(x, k, (2, 3))
+            y = _forward(model, torch.flip(t, (3,)) if flip else t)
+            y = torch.rot90(torch.flip(y, (3,)) if flip else y, -k, (2, 3))
+            total = y if total is None else total + y
+    return total / 8
 
 
-def _run_grid(
-    model: LoadedModel,
-    x: torch.Tensor,
-    tile: int,
-    overlap: int,
-    batch: int,
-    progress: Callable[[int], None] | None,
+def _band(
+    model: LoadedModel, x: torch.Tensor, cols: list[Span], wcols: list[np.ndarray], batch: int, ensemble: bool
 ) -> torch.Tensor:
+    """Run one band of rows through the model, tile by tile across it; returns the band's blended output
+    (before the row weights), full width."""
+    s, desc = model.descriptor.scale, model.descriptor
+    forward = _forward_ensemble if ensemble else _forward
+    out = torch.zeros((x.shape[0], desc.out_channels, x.shape[2] * s, cols[-1].stop * s), dtype=torch.float32)
+    for b in range(0, len(cols), batch):
+        group = cols[b : b + batch]
+        ys = forward(model, torch.cat([x[..., c.start : c.stop] for c in group], 0)).split(x.shape[0], 0)
+        for c, y, w in zip(group, ys, wcols[b : b + batch], strict=True):
+            core = y[..., (c.core_start - c.start) * s : (c.core_stop - c.start) * s]
+            out[..., c.core_start * s : c.core_stop * s] += core * torch.from_numpy(w)
+    return out
+
+
+def run_stream(
+    model: LoadedModel,
+    stream: Stream,
+    tile: int,
+    overlap: int = 16,
+    batch: int = 1,
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """Run `model` over `stream` in bands of rows: each band's tiles are blended across the band, bands are
+    blended where they overlap, and rows are written as soon as no later band touches them.
+
+    tile 0 runs the whole image at once. The result does not depend on the tile size for a model whose
+    receptive field is within its descriptor's context. `progress` gets the fraction done.
+    """
     desc = model.descriptor
     s, mult = desc.scale, desc.size.multiple_of
-    height, width = x.shape[-2:]
-    rows = spans(height, tile, desc.context, overlap, mult)
-    cols = spans(width, tile, desc.context, overlap, mult)
+    if tile == 0 or desc.tiling == "whole-image":
+        rows, cols = [Span(0, stream.height, 0, stream.height)], [Span(0, stream.width, 0, stream.width)]
+    else:
+        rows = spans(stream.height, tile, desc.context, overlap, mult)
+        cols = spans(stream.width, tile, desc.context, overlap, mult)
     wrows, wcols = blend_weights(rows, s), blend_weights(cols, s)
-    out = torch.zeros((x.shape[0], desc.out_channels, height * s, width * s), dtype=torch.float32)
-    windows = list(_windows(rows, cols))
-    for b in range(0, len(windows), batch):
-        group = windows[b : b + batch]
-        tiles = [x[..., rows[i].start : rows[i].stop, cols[j].start : cols[j].stop] for i, j in group]
-        ys = _forward(model, torch.cat(tiles, 0)).split(x.shape[0], 0)
-        for (i, j), y in zip(group, ys, strict=True):
-            r, c = rows[i], cols[j]
-            core = y[
-                ...,
-                (r.core_start - r.start) * s : (r.core_stop - r.start) * s,
-                (c.core_start - c.start) * s : (c.core_stop - c.start) * s,
-            ]
-            weight = torch.from_numpy(wrows[i])[:, None] * torch.from_numpy(wcols[j])[None, :]
-            out[..., r.core_start * s : r.core_stop * s, c.core_start * s : c.core_stop * s] += core * weight
+    pending, first = None, 0  # blended rows not yet written, and the output row they start at
+    for i, r in enumerate(rows):
+        x = stream.read(r.start, r.stop)
+        if x.shape[1] != desc.in_channels:
+            raise ModelError(f"model '{desc.name}' takes {desc.in_channels} channels, got {x.shape[1]}")
+        y = _band(model, x, cols, wcols, batch, stream.ensemble)
+        core = y[..., (r.core_start - r.start) * s : (r.core_stop - r.start) * s, :]
+        core = core * torch.from_numpy(wrows[i])[:, None]
+        if pending is None:
+            pending, first = core, r.core_start * s
+        else:
+            grown = torch.zeros((*core.shape[:2], r.core_stop * s - first, core.shape[3]))
+            grown[..., : pending.shape[2], :] = pending
+            grown[..., r.core_start * s - first :, :] += core
+            pending = grown
+        done = rows[i + 1].core_start * s if i + 1 < len(rows) else stream.height * s
+        if done > first:
+            stream.write(first, done, pending[..., : done - first, :])
+            pending, first = pending[..., done - first :, :], done
         if progress is not None:
-            progress(min(b + batch, len(windows)) / len(windows))
-    return out
+            progress((i + 1) / len(rows))
 
 
 def run_tiled(
@@ -89,24 +148,28 @@ def run_tiled(
     overlap: int = 16,
     batch: int = 1,
     progress: Callable[[float], None] | None = None,
+    ensemble: bool = False,
 ) -> torch.Tensor:
-    """Run `model` on x (N, C, H, W) float32 (CPU); returns (N, C_out, H*scale, W*scale) float32 (CPU).
+    """`run_stream` over an in-memory (N, C, H, W) float32 tensor; returns (N, C_out, H*scale, W*scale)."""
+    stream, out = tensor_stream(model, x, ensemble)
+    run_stream(model, stream, tile, overlap, batch, progress)
+    return out[..., : x.shape[2] * model.descriptor.scale, : x.shape[3] * model.descriptor.scale]
 
-    tile 0 runs the whole image at once. The result does not depend on tile size beyond the model's
-    receptive field (exact for models whose context covers it). `progress` gets the fraction done.
-    """
+
+def tensor_stream(model: LoadedModel, x: torch.Tensor, ensemble: bool = False) -> tuple[Stream, torch.Tensor]:
+    """A stream reading the (padded) tensor `x` and writing into the returned output tensor."""
     desc = model.descriptor
-    if x.shape[1] != desc.in_channels:
-        raise ModelError(f"model '{desc.name}' takes {desc.in_channels} channels, got {x.shape[1]}")
-    height, width = x.shape[-2:]
-    xp = pad_to(x, desc.size.padded(height), desc.size.padded(width))
-    if tile == 0 or desc.tiling == "whole-image":
-        out = _forward(model, xp)
-        if progress is not None:
-            progress(1.0)
-    else:
-        out = _run_grid(model, xp, tile, overlap, batch, progress)
-    return out[..., : height * desc.scale, : width * desc.scale]
+    h, w = desc.size.padded(x.shape[2]), desc.size.padded(x.shape[3])
+    rows, cols = reflect_index(x.shape[2], h), reflect_index(x.shape[3], w)
+    out = torch.zeros((x.shape[0], desc.out_channels, h * desc.scale, w * desc.scale))
+
+    def read(r0: int, r1: int) -> torch.Tensor:
+        return x[..., rows[r0:r1], :][..., cols]
+
+    def write(o0: int, o1: int, y: torch.Tensor) -> None:
+        out[..., o0:o1, :] = y
+
+    return Stream(h, w, read, write, ensemble), out
 
 
 def is_out_of_memory(err: BaseException) -> bool:
@@ -125,18 +188,20 @@ def _release(model: LoadedModel) -> None:
 
 def run_with_backoff(
     model: LoadedModel,
-    x: torch.Tensor,
+    stream: Stream,
     settings: TileSettings,
     tile: int,
     progress: Callable[[float], None] | None = None,
-) -> tuple[torch.Tensor, int]:
-    """`run_tiled`, halving the tile on out-of-memory until it fits; returns (output, tile used).
+) -> int:
+    """`run_stream`, halving the tile on out-of-memory until it fits; returns the tile used.
 
-    A whole-image attempt (tile 0) that runs out of memory falls back to 512 and halves from there.
+    A whole-image attempt (tile 0) that runs out of memory falls back to 512 and halves from there. A retry
+    rewrites every row, so rows written before the failure are simply replaced.
     """
     while True:
         try:
-            return run_tiled(model, x, tile, settings.overlap, settings.batch, progress), tile
+            run_stream(model, stream, tile, settings.overlap, settings.batch, progress)
+            return tile
         except (RuntimeError, torch.OutOfMemoryError) as err:
             if not is_out_of_memory(err):
                 raise

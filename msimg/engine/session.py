@@ -13,12 +13,12 @@ import torch
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.device import auto_tile, resolve_device
 from msimg.engine.options import EngineOptions
-from msimg.engine.runner import TileSettings, run_with_backoff
+from msimg.engine.runner import Stream, TileSettings, reflect_index, run_with_backoff
 from msimg.errors import UsageError
 from msimg.io.convert import from_float, to_float
 from msimg.models.load import load_model, resolve_spec
 from msimg.tasks import get_task
-from msimg.tasks.base import Task
+from msimg.tasks.base import Task, to_pixels, to_tensor
 
 
 @dataclass(frozen=True)
@@ -38,20 +38,49 @@ class Session:
     ) -> tuple[np.ndarray, int]:
         """(H, W, C) pixels of any supported dtype -> result pixels of the same dtype; and the tile used.
 
-        The tile shrinks for this image only if it runs out of memory; `progress` gets the fraction done.
+        The image is streamed through the model in bands of rows: only the decoded input, the output and
+        one band in float are in memory. The tile shrinks for this image only if it runs out of memory;
+        `progress` gets the fraction done.
         """
-        color, alpha = to_float(pixels)
-        used = self.tile
+        h, w, channels = pixels.shape
+        colour = pixels[..., : 1 if channels in (1, 2) else 3]
+        plan = self.task.plan(colour, self.options)
+        desc = self.model.descriptor
+        s = desc.scale
+        out = np.empty((h * s, w * s, channels), dtype=pixels.dtype)
+        hp, wp = desc.size.padded(h), desc.size.padded(w)
+        rows, cols = reflect_index(h, hp).numpy(), reflect_index(w, wp)
 
-        def infer(x: torch.Tensor) -> torch.Tensor:
-            nonlocal used
-            y, used = run_with_backoff(self.model, x, self.tiles, used, progress)
-            return y
+        def read(r0: int, r1: int) -> torch.Tensor:
+            rgb = to_tensor(to_float(colour[rows[r0:r1]][:, cols.numpy()])[0])
+            extra = None if plan.extra is None else plan.extra[..., rows[r0:r1], :][..., cols]
+            return plan.model_input(rgb, extra)
 
-        out = self.task.process(color, infer, self.options)
-        if alpha is not None and alpha.shape != out.shape[:2]:
-            alpha = np.clip(cv2.resize(alpha, out.shape[1::-1], interpolation=cv2.INTER_CUBIC), 0, 1)
-        return from_float(out, alpha, pixels.dtype), used
+        def write(o0: int, o1: int, y: torch.Tensor) -> None:
+            o1 = min(o1, h * s)
+            if o0 >= o1:
+                return
+            y = y[..., : o1 - o0, : w * s]
+            if plan.strength < 1:
+                y = torch.lerp(to_tensor(to_float(colour[o0:o1])[0]), y, plan.strength)
+            out[o0:o1, :, : colour.shape[2]] = from_float(to_pixels(y, colour.shape[2]), None, pixels.dtype)
+
+        stream = Stream(hp, wp, read, write, plan.ensemble)
+        used = run_with_backoff(self.model, stream, self.tiles, self.tile, progress)
+        if channels in (2, 4):
+            alpha = np.ascontiguousarray(pixels[..., -1])
+            if s != 1:  # bicubic: sharper edges than a wider kernel, and no ringing to speak of
+                alpha = cv2.resize(alpha, (w * s, h * s), interpolation=cv2.INTER_CUBIC)
+            out[..., -1] = np.clip(alpha, 0, 1) if alpha.dtype == np.float32 else alpha
+        if plan.size is not None and plan.size != (w * s, h * s):
+            out = _resize(out, plan.size).reshape(plan.size[1], plan.size[0], channels)
+        return out, used
+
+
+def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Area averaging to shrink, Lanczos to enlarge; integers saturate, floats keep their range."""
+    shrink = size[0] < pixels.shape[1]
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)
 
 
 def open_session(task_name: str, engine: EngineOptions, task_options: Any = None) -> Session:

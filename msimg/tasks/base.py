@@ -1,4 +1,4 @@
-"""The Task contract: what a task adds around the engine (pre-processing, model choice, post-processing)."""
+"""The Task contract: what a task adds around the engine (model choice, a per-image plan)."""
 
 from __future__ import annotations
 
@@ -11,23 +11,45 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-Infer = Callable[["torch.Tensor"], "torch.Tensor"]
-"""The engine bound to a model and tile settings: (1, C_in, H, W) float32 -> (1, C_out, sH, sW) float32."""
+SAMPLE_PIXELS = 4_000_000
+
+
+def _rgb_only(rgb: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+    return rgb
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a task decided about one image before the model runs; the engine then streams the image
+    through the model band by band, so no whole-image float copy is needed.
+
+    `model_input(rgb, extra)` turns a band of rows, (1, 3, h, W) float32 in [0, 1], plus the same rows of
+    `extra` (a whole-image (1, C, H, W) tensor the task computed up front, or None) into the model input.
+    `strength` < 1 blends the result with the input (models of scale 1). `size` is the final
+    (width, height) when the model's own scale is not the answer. `ensemble` averages the model over the
+    8 flips and rotations of every tile.
+    """
+
+    model_input: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] = _rgb_only
+    extra: torch.Tensor | None = None
+    strength: float = 1.0
+    size: tuple[int, int] | None = None
+    ensemble: bool = False
 
 
 @dataclass(frozen=True)
 class Task:
     """A task is data plus one pure function.
 
-    `process(color, infer, options)` maps (H, W, C) float32 in [0, 1] (C = 1 or 3) to the result as
-    (H', W', C) float32; it calls `infer` for the network and never touches files or devices.
+    `plan(colour, options)` looks at the image's colour channels ((H, W, 1|3) uint8, uint16 or float32, as
+    decoded) and returns a `Plan`; it never touches files or devices.
     """
 
     name: str
     summary: str
     default_model: str
     options_type: type
-    process: Callable[[np.ndarray, Infer, Any], np.ndarray]
+    plan: Callable[[np.ndarray, Any], Plan]
     model_for: Callable[[Any], str] | None = None  # when the options pick the model (e.g. the scale)
 
     def model_name(self, options: Any) -> str:
@@ -35,11 +57,11 @@ class Task:
         return self.model_for(options) if self.model_for is not None else self.default_model
 
 
-def to_tensor(color: np.ndarray) -> torch.Tensor:
+def to_tensor(colour: np.ndarray) -> torch.Tensor:
     """(H, W, 1|3) float32 -> (1, 3, H, W); gray is repeated, because every model sees RGB."""
     import torch
 
-    rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
+    rgb = np.repeat(colour, 3, axis=2) if colour.shape[2] == 1 else colour
     return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
 
 
@@ -49,18 +71,14 @@ def to_pixels(y: torch.Tensor, channels: int) -> np.ndarray:
     return out.mean(axis=2, keepdims=True) if channels == 1 else out
 
 
-def dihedral_ensemble(infer: Infer, x: torch.Tensor) -> torch.Tensor:
-    """Average of the model over the 8 flips and rotations of `x`, each undone on the output
-    (the "x8 self-ensemble" of Lim et al. 2017, EDSR): better quality for 8x the time."""
-    import torch
+def sample_rows(colour: np.ndarray, pixels: int = SAMPLE_PIXELS, band: int = 64) -> np.ndarray:
+    """Bands of `band` rows spread evenly over the image, at most about `pixels` in all, as float32:
+    image statistics from everywhere without a float copy of a huge image. Bands start on even rows."""
+    from msimg.io.convert import to_float
 
-    total = None
-    for k in range(4):
-        for flip in (False, True):
-            t = torch.rot90(x, k, (2, 3))
-            t = torch.flip(t, (3,)) if flip else t
-            y = infer(t.contiguous())
-            y = torch.flip(y, (3,)) if flip else y
-            y = torch.rot90(y, -k, (2, 3))
-            total = y if total is None else total + y
-    return total / 8
+    h, w = colour.shape[:2]
+    count = max(1, pixels // (band * w))
+    if h * w <= pixels or count * band >= h:
+        return to_float(colour)[0]
+    starts = np.linspace(0, h - band, count).astype(int) // 2 * 2
+    return np.concatenate([to_float(colour[s : s + band])[0] for s in starts], axis=0)

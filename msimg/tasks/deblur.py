@@ -15,7 +15,7 @@ import torch
 from msimg import kernels
 from msimg.deconv import wiener
 from msimg.errors import MsimgError, UsageError
-from msimg.tasks.base import Infer, Task, to_pixels, to_tensor
+from msimg.tasks.base import Plan, Task, to_tensor
 
 WIENER_REG = 2e-3  # gradient-prior weight: holds 8-bit quantisation and mild noise down
 
@@ -59,10 +59,15 @@ def model_input(estimate: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
     return torch.cat([estimate.clamp(0, 1), blurred], dim=1)
 
 
-def process(color: np.ndarray, infer: Infer, options: DeblurOptions) -> np.ndarray:
-    x = to_tensor(color)
-    estimate = x if options.psf is None else wiener(x, options.psf, WIENER_REG)
-    return to_pixels(infer(model_input(estimate, x)), color.shape[2])
+def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
+    """Blind: the network sees the blurred image twice. Known kernel: Wiener deconvolution of the whole
+    image first (a global, FFT-based step), whose rows the engine then hands out band by band."""
+    if options.psf is None:
+        return Plan(model_input=lambda rgb, _: model_input(rgb, rgb))
+    from msimg.io.convert import to_float
+
+    estimate = wiener(to_tensor(to_float(colour)[0]), options.psf, WIENER_REG)
+    return Plan(model_input=lambda rgb, est: model_input(est, rgb), extra=estimate)
 
 
 TASK = Task(
@@ -70,5 +75,5 @@ TASK = Task(
     summary="Sharpen out-of-focus and shaken photos, blind or with a known kernel.",
     default_model="deblur-gunet",
     options_type=DeblurOptions,
-    process=process,
+    plan=plan,
 )

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from msimg.errors import UsageError
-from msimg.tasks.base import Infer, Task, to_pixels, to_tensor
+from msimg.tasks.base import Plan, Task, sample_rows
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,11 @@ def model_input(noisy: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def process(color: np.ndarray, infer: Infer, options: DenoiseOptions) -> np.ndarray:
-    rgb = to_tensor(color)
-    sigma = estimate_sigma(rgb[0].permute(1, 2, 0).numpy()) if options.sigma is None else options.sigma / 255
-    x = model_input(rgb, torch.tensor([sigma]))
-    y = infer(x)
-    if options.strength < 1:
-        y = torch.lerp(x[:, :3], y, options.strength)
-    return to_pixels(y, color.shape[2])
+def plan(colour: np.ndarray, options: DenoiseOptions) -> Plan:
+    """The noise level (given, or estimated from rows spread over the image) rides along every band."""
+    sigma = estimate_sigma(sample_rows(colour)) if options.sigma is None else options.sigma / 255
+    level = torch.tensor([sigma])
+    return Plan(model_input=lambda rgb, _: model_input(rgb, level), strength=options.strength)
 
 
 TASK = Task(
@@ -76,5 +73,5 @@ TASK = Task(
     summary="Remove sensor and Gaussian noise, colour or gray, any level.",
     default_model="denoise-gunet",
     options_type=DenoiseOptions,
-    process=process,
+    plan=plan,
 )

@@ -1,14 +1,14 @@
-"""Super-resolve: x2/x3/x4 GatedUNets with a pixel-shuffle ending; any final factor via a resize after."""
+"""Super-resolve: x2/x3/x4 GatedUNets with a pixel-shuffle ending; any final factor via a resize after
+(area averaging when shrinking the model's output, Lanczos when enlarging it; done by the session)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from msimg.errors import UsageError
-from msimg.tasks.base import Infer, Task, dihedral_ensemble, to_pixels, to_tensor
+from msimg.tasks.base import Plan, Task
 
 MODEL_SCALES = (2, 3, 4)
 
@@ -46,15 +46,10 @@ def model_for(options: SuperResolveOptions) -> str:
     return f"sr-x{options.model_scale}"
 
 
-def process(color: np.ndarray, infer: Infer, options: SuperResolveOptions) -> np.ndarray:
-    x = to_tensor(color)
-    out = to_pixels(dihedral_ensemble(infer, x) if options.tta else infer(x), color.shape[2])
-    h, w = color.shape[:2]
+def plan(colour: np.ndarray, options: SuperResolveOptions) -> Plan:
+    h, w = colour.shape[:2]
     size = (max(1, round(w * options.final_scale)), max(1, round(h * options.final_scale)))
-    if size != (out.shape[1], out.shape[0]):
-        shrink = size[0] < out.shape[1]
-        out = cv2.resize(out, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4)
-    return out.reshape(size[1], size[0], color.shape[2])  # OpenCV drops a single channel axis
+    return Plan(size=size, ensemble=options.tta)
 
 
 TASK = Task(
@@ -62,6 +57,6 @@ TASK = Task(
     summary="Enlarge photos x2, x3, x4 (or any factor) with detail a resize cannot make.",
     default_model="sr-x4",
     options_type=SuperResolveOptions,
-    process=process,
+    plan=plan,
     model_for=model_for,
 )

@@ -8,7 +8,7 @@ from torch import nn
 
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.device import auto_tile, resolve_device, resolve_dtype
-from msimg.engine.runner import TileSettings, run_tiled, run_with_backoff
+from msimg.engine.runner import TileSettings, run_tiled, run_with_backoff, tensor_stream
 from msimg.errors import DeviceError, ModelError
 from tests.engine.nets import ConvStack, loaded
 
@@ -44,7 +44,8 @@ def test_out_of_memory_halves_the_tile_and_the_result_is_unchanged(message: str)
     flaky = RunsOutOfMemory(base.module, max_pixels=100 * 100, message=message)
     model = LoadedModel(base.descriptor, flaky, base.device, base.dtype)
     fractions: list[float] = []
-    out, used = run_with_backoff(model, x, TileSettings(overlap=8), tile=0, progress=fractions.append)
+    stream, out = tensor_stream(model, x)
+    used = run_with_backoff(model, stream, TileSettings(overlap=8), tile=0, progress=fractions.append)
     assert used == 64
     assert flaky.calls[0] == (300, 200) and flaky.calls[-1] == (72, 72)  # whole image first, then halving
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
@@ -54,25 +55,17 @@ def test_out_of_memory_halves_the_tile_and_the_result_is_unchanged(message: str)
 def test_other_errors_are_not_mistaken_for_memory() -> None:
     base = loaded(ConvStack(depth=2), scale=1, context=2)
     broken = RunsOutOfMemory(base.module, max_pixels=0, message="mat1 and mat2 shapes cannot be multiplied")
+    model = LoadedModel(base.descriptor, broken, base.device, base.dtype)
     with pytest.raises(RuntimeError, match="shapes"):
-        run_with_backoff(
-            LoadedModel(base.descriptor, broken, base.device, base.dtype),
-            torch.rand(1, 3, 8, 8),
-            TileSettings(),
-            tile=64,
-        )
+        run_with_backoff(model, tensor_stream(model, torch.rand(1, 3, 8, 8))[0], TileSettings(), tile=64)
 
 
 def test_back_off_gives_up_with_a_clear_error() -> None:
     base = loaded(ConvStack(depth=2), scale=1, context=2)
     hopeless = RunsOutOfMemory(base.module, max_pixels=0, message="out of memory")
+    model = LoadedModel(base.descriptor, hopeless, base.device, base.dtype)
     with pytest.raises(ModelError, match="out of memory even with --tile"):
-        run_with_backoff(
-            LoadedModel(base.descriptor, hopeless, base.device, base.dtype),
-            torch.rand(1, 3, 64, 64),
-            TileSettings(),
-            tile=64,
-        )
+        run_with_backoff(model, tensor_stream(model, torch.rand(1, 3, 64, 64))[0], TileSettings(), tile=64)
 
 
 def test_devices_named_must_exist() -> None:
@@ -106,3 +99,19 @@ def test_auto_tile_is_a_sane_size() -> None:
     model = loaded(ConvStack(depth=3), scale=1, context=3)
     tile = auto_tile(model.descriptor, torch.device("cpu"), torch.float32, batch=1)
     assert 64 <= tile <= 512
+
+
+def test_self_ensemble_averages_the_eight_transforms_of_each_tile() -> None:
+    model = loaded(ConvStack(depth=3, scale=2), scale=2, context=3)
+    x = torch.rand(1, 3, 40, 56)
+    views = []
+    for k in range(4):
+        for flip in (False, True):
+            t = torch.flip(torch.rot90(x, k, (2, 3)), (3,)) if flip else torch.rot90(x, k, (2, 3))
+            y = run_tiled(model, t, tile=0)
+            views.append(torch.rot90(torch.flip(y, (3,)) if flip else y, -k, (2, 3)))
+    expected = torch.stack(views).mean(0)
+    assert (run_tiled(model, x, tile=0) - expected).abs().max() > 1e-3  # the model is not symmetric
+    for tile in (0, 16):
+        got = run_tiled(model, x, tile=tile, ensemble=True)
+        assert (got - expected).abs().max().item() < 1e-4

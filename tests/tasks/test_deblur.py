@@ -13,7 +13,7 @@ from msimg import kernels
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.read import read_image
-from msimg.tasks.deblur import DeblurOptions, process
+from msimg.tasks.deblur import DeblurOptions, plan
 from tests.conftest import photo, write_png
 
 
@@ -39,20 +39,14 @@ def test_kernel_specs_and_files(tmp_path: Path) -> None:
 
 
 def test_the_network_sees_the_estimate_and_the_blurred_image() -> None:
-    color = photo(40, 48).astype(np.float32) / 255
-    seen = []
-
-    def infer(x: torch.Tensor) -> torch.Tensor:
-        seen.append(x)
-        return x[:, :3]
-
-    blind = process(color, infer, DeblurOptions())
-    np.testing.assert_allclose(blind, color, atol=1e-6)
-    assert torch.equal(seen[0][:, :3], seen[0][:, 3:])  # blind: the estimate is the input itself
-    process(color, infer, DeblurOptions("gaussian:1.5"))
-    assert seen[1].shape == (1, 6, 40, 48) and not torch.allclose(seen[1][:, :3], seen[1][:, 3:])
-    gray = process(color[..., :1], infer, DeblurOptions())
-    assert gray.shape == (40, 48, 1)
+    pixels = photo(40, 48)
+    rgb = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
+    blind = plan(pixels, DeblurOptions())
+    assert blind.extra is None and torch.equal(blind.model_input(rgb, None), torch.cat([rgb, rgb], 1))
+    known = plan(pixels, DeblurOptions("gaussian:1.5"))
+    assert known.extra is not None and known.extra.shape == (1, 3, 40, 48)
+    x = known.model_input(rgb, known.extra)
+    assert x.shape == (1, 6, 40, 48) and torch.equal(x[:, 3:], rgb) and not torch.allclose(x[:, :3], rgb)
 
 
 def test_deblur_a_folder(deblur_weights_home: Path, tmp_path: Path) -> None:
