@@ -223,8 +223,11 @@ def bench_engine() -> str:
         cmd = [
             sys.executable,
             "-c",
-            "import resource, sys; from msimg.cli.app import main; code = main(sys.argv[1:]);"
-            "print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr);"
+            # VmHWM is this process's own peak; getrusage's ru_maxrss would include the parent's RSS
+            # at fork time (Linux keeps it across exec), here the memory that made the test image
+            "import re, sys; from msimg.cli.app import main; code = main(sys.argv[1:]);"
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1);"
+            "print('maxrss_kb', hwm, file=sys.stderr);"
             "sys.exit(code)",
             "denoise",
             str(big),
