@@ -21,3 +21,17 @@ def test_options_are_checked() -> None:
         DenoiseOptions(sigma=80)
     with pytest.raises(UsageError, match="strength"):
         DenoiseOptions(strength=1.5)
+
+
+def test_gray_images_tell_the_model_their_luminance_noise() -> None:
+    import torch
+
+    from msimg.tasks.denoise import plan
+
+    rgb = torch.zeros(1, 3, 4, 4)
+    colour = plan(photo(8, 8), DenoiseOptions(sigma=20)).model_input(rgb, None)
+    gray = plan(photo(8, 8, channels=1), DenoiseOptions(sigma=20)).model_input(rgb, None)
+    assert float(colour[0, 3, 0, 0]) == pytest.approx(20 / 255)
+    assert float(gray[0, 3, 0, 0]) == pytest.approx(20 * 3**0.5 / 255)
+    high = plan(photo(8, 8, channels=1), DenoiseOptions(sigma=70)).model_input(rgb, None)
+    assert float(high[0, 3, 0, 0]) == pytest.approx(75 / 255)  # never beyond what it was trained on
