@@ -4,6 +4,7 @@ retrains them exactly as recorded in weights/manifest.json."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from msimg.models.weights import weights_dir
 from msimg.train.loop import Recipe
@@ -35,20 +36,12 @@ RECIPES: dict[str, Recipe] = {
     ),
 }
 
-RECIPES["deblur-gunet"] = Recipe(
+# Deblur: the denoise recipe with six input channels (the estimate and the blurred image).
+RECIPES["deblur-gunet"] = replace(
+    RECIPES["denoise-gunet"],
     name="deblur-gunet",
     task="deblur",
-    architecture="gated-unet",
     config={**RECIPES["denoise-gunet"].config, "in_channels": 6},
-    data=(f"{SHARED}/photos", f"{SHARED}/bsds500-train/images"),
-    steps=9000,
-    batch=8,
-    crop=128,
-    lr=1e-3,
-    seed=0,
-    val_fraction=0.1,
-    val_every=1000,
-    bf16=True,
 )
 
 # Super-resolution: the network runs at low resolution, three levels, more blocks at the finest ones;
