@@ -145,19 +145,21 @@ def bench_denoise(limit: int | None, peers: bool) -> str:
     return "\n".join(lines)
 
 
+def _to_uint8(t: object) -> np.ndarray:
+    return (t[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)  # type: ignore[index]
+
+
 def sr_pairs(val: list[tuple[str, np.ndarray]], scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(8-bit low-resolution input, modcropped reference) pairs made like the training pairs."""
+    """(8-bit low-resolution input, modcropped reference) pairs, made as the training pairs are."""
     import torch
 
-    from msimg.train.degrade import bicubic_down, quantize
+    from msimg.train.objectives import SuperResolveObjective
 
+    make = SuperResolveObjective(scale, multiple=1)
     pairs = []
     for _, im in val:
-        h, w = im.shape[0] // scale * scale, im.shape[1] // scale * scale
-        ref = np.ascontiguousarray(im[:h, :w])
-        x = torch.from_numpy(ref).permute(2, 0, 1)[None].float() / 255
-        lr = (quantize(bicubic_down(x, scale))[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        pairs.append((lr, ref))
+        lr, ref = make.pair(torch.from_numpy(im).permute(2, 0, 1)[None].float() / 255)
+        pairs.append((_to_uint8(lr), _to_uint8(ref)))
     return pairs
 
 

@@ -36,13 +36,6 @@ def reflect_index(n: int, length: int) -> torch.Tensor:
     return i.clamp(max=n - 1)
 
 
-def pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Pad (N, C, H, W) at the bottom/right to (height, width) as the engine does (see `reflect_index`)."""
-    if x.shape[-2:] == (height, width):
-        return x
-    return x[..., reflect_index(x.shape[-2], height), :][..., reflect_index(x.shape[-1], width)]
-
-
 @dataclass(frozen=True)
 class Stream:
     """One image as the engine sees it: read in bands of rows, written in bands of output rows.

@@ -49,10 +49,10 @@ class Session:
         s = desc.scale
         out = np.empty((h * s, w * s, channels), dtype=pixels.dtype)
         hp, wp = desc.size.padded(h), desc.size.padded(w)
-        rows, cols = reflect_index(h, hp).numpy(), reflect_index(w, wp)
+        rows, cols = reflect_index(h, hp).numpy(), reflect_index(w, wp).numpy()  # once per image
 
         def read(r0: int, r1: int) -> torch.Tensor:
-            rgb = to_tensor(to_float(colour[rows[r0:r1]][:, cols.numpy()])[0])
+            rgb = to_tensor(to_float(colour[rows[r0:r1]][:, cols])[0])
             extra = None if plan.extra is None else plan.extra[..., rows[r0:r1], :][..., cols]
             return plan.model_input(rgb, extra)
 

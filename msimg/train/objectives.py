@@ -55,18 +55,19 @@ class SuperResolveObjective:
     def __init__(self, scale: int, multiple: int = 16) -> None:
         self.scale, self.step = scale, scale * multiple
 
-    def _pair(self, clean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def pair(self, clean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(8-bit low-resolution input, the cut reference) for (N, 3, H, W) clean images in [0, 1]."""
         h, w = clean.shape[-2] // self.step * self.step, clean.shape[-1] // self.step * self.step
         target = clean[..., :h, :w]
         return quantize(bicubic_down(target, self.scale)), target
 
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._pair(clean)
+        return self.pair(clean)
 
     def validation_cases(
         self, clean: torch.Tensor, index: int
     ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-        return [(f"x{self.scale}", *self._pair(clean))]
+        return [(f"x{self.scale}", *self.pair(clean))]
 
 
 VALIDATION_KERNELS = ("gaussian:1.6", "gaussian:3", "motion:15,30", "disk:4")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from msimg.engine.runner import pad_to, run_tiled
+from msimg.engine.runner import reflect_index, run_tiled
 from msimg.engine.tiling import blend_weights, spans
 from tests.engine.nets import ConvStack, DownUp, loaded
 
@@ -70,11 +70,8 @@ def test_too_little_context_shows_seams():
     assert diff > 1 / 255
 
 
-def test_pad_to_reflects_and_handles_tiny_images():
-    x = torch.arange(6.0).reshape(1, 1, 2, 3)
-    assert pad_to(x, 2, 3) is x
-    y = pad_to(x, 4, 4)
-    assert y.shape == (1, 1, 4, 4)
-    assert torch.equal(y[..., :2, :3], x)
-    one = pad_to(torch.ones(1, 1, 1, 1), 8, 8)
-    assert one.shape == (1, 1, 8, 8) and torch.all(one == 1)
+def test_padding_reflects_and_handles_tiny_images():
+    assert reflect_index(3, 3).tolist() == [0, 1, 2]
+    assert reflect_index(3, 5).tolist() == [0, 1, 2, 1, 0]  # reflection without repeating the edge
+    assert reflect_index(1, 8).tolist() == [0] * 8  # too short to reflect: the last pixel repeats
+    assert reflect_index(2, 5).tolist() == [0, 1, 1, 1, 1]
