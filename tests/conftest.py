@@ -104,3 +104,14 @@ def deblur_weights_home(weights_home: Path) -> Path:
     """`weights_home` plus a tiny random-weight deblur model (6 input channels)."""
     ship_tiny(weights_home, "deblur-gunet", "deblur", {**TINY_CONFIG, "in_channels": 6})
     return weights_home
+
+
+@pytest.fixture()
+def dehaze_weights_home(weights_home: Path) -> Path:
+    """`weights_home` plus the dark channel prior and a tiny random-weight dehaze network."""
+    from msimg.train.recipes import write_analytic
+
+    write_analytic("dehaze-dcp")
+    config = {**TINY_CONFIG, "in_channels": 6, "fusion": "attention"}
+    ship_tiny(weights_home, "dehaze-gunet", "dehaze", config)
+    return weights_home

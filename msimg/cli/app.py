@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from msimg import __version__
-from msimg.cli.commands import deblur, denoise, doctor, evaluate, models, super_resolve, train
+from msimg.cli.commands import deblur, dehaze, denoise, doctor, evaluate, models, super_resolve, train
 from msimg.errors import MsimgError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -46,6 +46,7 @@ def root(
 app.command("denoise", no_args_is_help=True)(denoise.denoise)
 app.command("deblur", no_args_is_help=True)(deblur.deblur)
 app.command("super-resolve", no_args_is_help=True)(super_resolve.super_resolve)
+app.command("dehaze", no_args_is_help=True)(dehaze.dehaze)
 app.command("doctor")(doctor.doctor)
 app.command("train", no_args_is_help=True)(train.train)
 app.command("eval", no_args_is_help=True)(evaluate.evaluate)

@@ -28,7 +28,23 @@ class GatedUNetConfig:
     dec_blocks: tuple[int, ...] = (1, 1, 1)
     kernel: int = 3
     scale: int = 1
+    fusion: str = "add"  # how a decoder level joins the coarser features and the skip: add | attention
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class AttentionFusion(nn.Module):
+    """Joins features of two scales with per-pixel, per-channel softmax weights computed from both:
+    the selective fusion of multi-scale attention networks, kept local (no global pooling) so tiles stay
+    exact."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.score = nn.Conv2d(2 * channels, 2 * channels, 1)
+
+    def forward(self, coarse: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = skip.shape
+        weights = self.score(torch.cat([coarse, skip], dim=1)).view(n, 2, c, h, w).softmax(dim=1)
+        return weights[:, 0] * coarse + weights[:, 1] * skip
 
 
 class GatedUNet(nn.Module):
@@ -37,6 +53,8 @@ class GatedUNet(nn.Module):
         cfg = GatedUNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         if len(cfg.enc_blocks) != len(cfg.dec_blocks):
             raise ValueError("enc_blocks and dec_blocks must have the same length")
+        if cfg.fusion not in ("add", "attention"):
+            raise ValueError(f"fusion must be add or attention, got '{cfg.fusion}'")
         self.config = cfg
         w = cfg.width
         self.intro = nn.Conv2d(cfg.in_channels, w, 3, padding=1)
@@ -49,9 +67,12 @@ class GatedUNet(nn.Module):
         self.middle = nn.Sequential(*[GatedBlock(w, kernel=cfg.kernel) for _ in range(cfg.mid_blocks)])
         self.ups = nn.ModuleList()
         self.decoders = nn.ModuleList()
+        self.fusions = nn.ModuleList()
         for n in cfg.dec_blocks:
             self.ups.append(nn.Sequential(nn.Conv2d(w, 2 * w, 1, bias=False), nn.PixelShuffle(2)))
             w //= 2
+            if cfg.fusion == "attention":
+                self.fusions.append(AttentionFusion(w))
             self.decoders.append(nn.Sequential(*[GatedBlock(w, kernel=cfg.kernel) for _ in range(n)]))
         self.ending = nn.Conv2d(w, cfg.out_channels * cfg.scale**2, 3, padding=1)
         self.shuffle = nn.PixelShuffle(cfg.scale)
@@ -88,8 +109,8 @@ class GatedUNet(nn.Module):
             skips.append(h)
             h = down(h)
         h = self.middle(h)
-        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips), strict=True):
-            h = dec(up(h) + skip)
+        for i, (up, dec, skip) in enumerate(zip(self.ups, self.decoders, reversed(skips), strict=True)):
+            h = dec(self.fusions[i](up(h), skip) if self.fusions else up(h) + skip)
         base = x[:, : self.config.out_channels]
         if self.config.scale > 1:
             base = F.interpolate(base, scale_factor=self.config.scale, mode="bilinear", align_corners=False)

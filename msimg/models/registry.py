@@ -8,6 +8,7 @@ from typing import Any
 from msimg.errors import WeightsError
 
 ARCHITECTURES: dict[str, str] = {
+    "dark-channel-prior": "msimg.models.dcp:DarkChannelPrior",
     "gated-unet": "msimg.models.gated_unet:GatedUNet",
 }
 

@@ -67,7 +67,7 @@ class ModelSpec:
     task: str
     architecture: str
     config: dict[str, Any]
-    path: Path
+    path: Path | None  # None: an analytic model with no weights (e.g. the dark channel prior)
     scale: int = 1
     sha256: str | None = None
 
@@ -85,6 +85,7 @@ class ModelSpec:
             size=SizeReq(multiple_of=info["multiple_of"]),
             context=min(info["receptive_radius"], info.get("context_cap", 48)),
             tiling=info.get("tiling", "supported"),
+            dtypes=tuple(info.get("dtypes", ("fp32", "bf16", "fp16"))),
             memory_per_pixel=info["memory_per_pixel"],
         )
 
@@ -99,7 +100,7 @@ def shipped_spec(name: str) -> ModelSpec:
         task=entry["task"],
         architecture=entry["architecture"],
         config=entry["config"],
-        path=weights_dir() / entry["file"],
+        path=None if entry["file"] is None else weights_dir() / entry["file"],
         scale=entry.get("scale", 1),
         sha256=entry["sha256"],
     )
@@ -168,6 +169,10 @@ def build_module(spec: ModelSpec) -> Any:
     from msimg.models.registry import architecture
 
     module = architecture(spec.architecture)(**spec.config)
+    if spec.path is None:
+        if next(module.parameters(), None) is not None:
+            raise WeightsError(f"model '{spec.name}' has parameters but no weights file")
+        return module
     try:
         module.load_state_dict(load_state_dict(spec), strict=True)
     except RuntimeError as err:

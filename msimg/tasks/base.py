@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import torch
 
 SAMPLE_PIXELS = 4_000_000
+PREVIEW_PIXELS = 1_000_000
 
 
 def _rgb_only(rgb: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
@@ -27,7 +28,8 @@ class Plan:
     `extra` (a whole-image (1, C, H, W) tensor the task computed up front, or None) into the model input.
     `strength` < 1 blends the result with the input (models of scale 1). `size` is the final
     (width, height) when the model's own scale is not the answer. `ensemble` averages the model over the
-    8 flips and rotations of every tile.
+    8 flips and rotations of every tile. Statistics of the whole image that a tile cannot see (dehaze's air
+    light) are computed in `plan` on a `preview` and carried by `model_input` to every band.
     """
 
     model_input: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] = _rgb_only
@@ -82,3 +84,20 @@ def sample_rows(colour: np.ndarray, pixels: int = SAMPLE_PIXELS, band: int = 64)
         return to_float(colour)[0]
     starts = np.linspace(0, h - band, count).astype(int) // 2 * 2
     return np.concatenate([to_float(colour[s : s + band])[0] for s in starts], axis=0)
+
+
+def preview(colour: np.ndarray, pixels: int = PREVIEW_PIXELS) -> tuple[np.ndarray, float]:
+    """A float32 copy of the whole image, area-averaged down to about `pixels`, and its scale factor
+    (<= 1): for global statistics (atmospheric light, region merging) that a band or a tile cannot see.
+    A task computes them in `plan` and passes them to every band through its `model_input`."""
+    import cv2
+
+    from msimg.io.convert import to_float
+
+    h, w = colour.shape[:2]
+    factor = min(1.0, (pixels / (h * w)) ** 0.5)
+    if factor == 1.0:
+        return to_float(colour)[0], 1.0
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    small = cv2.resize(colour, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+    return to_float(small)[0], factor

@@ -99,3 +99,50 @@ def blur(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
     pad = size // 2
     xp = F.pad(x.reshape(1, n * c, h, w), (pad, pad, pad, pad), mode="reflect")
     return F.conv2d(xp, weight.repeat_interleave(c, 0)[:, None], groups=n * c).view(n, c, h, w)
+
+
+def smooth_field(n: int, h: int, w: int, gen: torch.Generator, cells: int = 4) -> torch.Tensor:
+    """(N, 1, H, W) smooth random fields in [0, 1]: a cells x cells grid of random values, enlarged
+    bicubically and stretched to the full range per image."""
+    import torch.nn.functional as F
+
+    grid = torch.rand(n, 1, cells, cells, generator=gen)
+    field = F.interpolate(grid, size=(h, w), mode="bicubic", align_corners=True)
+    lo, hi = field.amin(dim=(2, 3), keepdim=True), field.amax(dim=(2, 3), keepdim=True)
+    return (field - lo) / (hi - lo).clamp(min=1e-6)
+
+
+def depth_proxy(n: int, h: int, w: int, gen: torch.Generator) -> torch.Tensor:
+    """(N, 1, H, W) scene depth in [0, 1] made up for ordinary photos: a vertical ramp (far at the
+    top, as in landscapes and streets, with a random horizon and curve), a smooth random field (hills,
+    buildings at mixed distances), or a blend of the two."""
+    y = torch.linspace(1, 0, h).view(1, 1, h, 1).expand(n, 1, h, w)
+    horizon = _uniform(n, -0.3, 0.5, gen).view(-1, 1, 1, 1)
+    power = _uniform(n, 0.5, 2.0, gen).view(-1, 1, 1, 1)
+    ramp = ((y - horizon) / (1 - horizon)).clamp(0, 1) ** power
+    field = smooth_field(n, h, w, gen, cells=int(torch.randint(2, 6, (1,), generator=gen)))
+    mix = torch.rand(n, generator=gen).view(-1, 1, 1, 1)
+    return torch.where(mix < 1 / 3, ramp, torch.where(mix < 2 / 3, field, 0.6 * ramp + 0.4 * field))
+
+
+def haze(x: torch.Tensor, depth: torch.Tensor, beta: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
+    """The atmospheric scattering model I = J t + A (1 - t), t = exp(-beta d): `beta` (N,) or a
+    per-pixel map (N, 1, H, W) for uneven haze, `light` A (N, 3)."""
+    beta = beta.view(-1, 1, 1, 1) if beta.dim() == 1 else beta
+    t = torch.exp(-beta * depth)
+    a = light.view(-1, 3, 1, 1).to(x.dtype)
+    return x * t + a * (1 - t)
+
+
+def random_haze(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """The dehaze training mix: depth proxies, density beta 0.2-3 (half the images uneven: beta varies
+    over the image by up to 2x), air light 0.65-1 slightly tinted, mild noise, 8 bits."""
+    n, _, h, w = x.shape
+    depth = depth_proxy(n, h, w, gen)
+    beta = _uniform(n, 0.2, 3.0, gen).view(-1, 1, 1, 1)
+    uneven = (torch.rand(n, generator=gen) < 0.5).view(-1, 1, 1, 1)
+    beta = torch.where(uneven, beta * (0.5 + smooth_field(n, h, w, gen)), beta.expand(n, 1, h, w))
+    grey = _uniform(n, 0.65, 1.0, gen).view(-1, 1)
+    light = (grey + 0.05 * (2 * torch.rand(n, 3, generator=gen) - 1)).clamp(0, 1)
+    hazy = haze(x, depth, beta, light)
+    return quantize(gaussian_noise(hazy, _uniform(n, 0.0, 2 / 255, gen), gen))

@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from msimg.train.degrade import bicubic_down, blur, gaussian_noise, quantize, random_kernel, sensor_noise
+from msimg.train.degrade import (
+    bicubic_down,
+    blur,
+    depth_proxy,
+    gaussian_noise,
+    haze,
+    quantize,
+    random_haze,
+    random_kernel,
+    sensor_noise,
+)
 
 if TYPE_CHECKING:
     from msimg.train.loop import Objective, Recipe
@@ -113,9 +123,49 @@ class DeblurObjective:
         return cases
 
 
+VALIDATION_HAZE = {"light": 0.8, "dense": 2.0}  # beta over depth 0-1: far transmission 0.45 and 0.14
+
+
+class DehazeObjective:
+    """Synthetic haze from the scattering model over made-up depth (see `degrade.random_haze`); the
+    network is told the air light as the task estimates it, from the hazy image itself."""
+
+    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        hazy = random_haze(clean, gen)
+        return _with_air_light(hazy), clean
+
+    def validation_cases(
+        self, clean: torch.Tensor, index: int
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """Each image hazed at the benchmark's two densities over a seeded depth, white-grey air light."""
+        cases = []
+        for j, (name, beta) in enumerate(VALIDATION_HAZE.items()):
+            hazy = hazed_copy(clean, beta, 1000 * index + j)
+            cases.append((name, _with_air_light(hazy), clean))
+        return cases
+
+
+def hazed_copy(clean: torch.Tensor, beta: float, seed: int) -> torch.Tensor:
+    """The validation and benchmark haze: seeded depth proxy, uniform `beta`, air light 0.9 grey,
+    noise 1/255, 8 bits."""
+    gen = torch.Generator().manual_seed(seed)
+    n, _, h, w = clean.shape
+    depth = depth_proxy(n, h, w, gen)
+    hazy = haze(clean, depth, torch.full((n,), beta), torch.full((n, 3), 0.9))
+    return quantize(gaussian_noise(hazy, torch.full((n,), 1 / 255), gen))
+
+
+def _with_air_light(hazy: torch.Tensor) -> torch.Tensor:
+    from msimg.tasks.dehaze import air_light, model_input
+
+    lights = torch.stack([air_light(im.permute(1, 2, 0).numpy()) for im in hazy])
+    return model_input(hazy, lights)
+
+
 OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
     "denoise": lambda recipe: DenoiseObjective(),
     "deblur": lambda recipe: DeblurObjective(),
+    "dehaze": lambda recipe: DehazeObjective(),
     "super-resolve": lambda recipe: SuperResolveObjective(
         recipe.scale, multiple=2 ** len(recipe.config["enc_blocks"])
     ),

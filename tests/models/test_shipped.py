@@ -28,11 +28,11 @@ def test_shipped_model_tiles_match_whole_image(name: str) -> None:
     h, w = 301, 257
     yy, xx = np.mgrid[0:h, 0:w] / 40.0
     clean = 0.5 + 0.3 * np.sin(xx[..., None] + np.arange(3)) * np.cos(yy[..., None])
-    noisy = clean + rng.normal(0, 25 / 255, clean.shape)
-    x = torch.from_numpy(np.clip(noisy, 0, 1).astype(np.float32)).permute(2, 0, 1)[None]
-    if desc.in_channels > 3:
-        x = torch.cat([x, torch.full((1, desc.in_channels - 3, h, w), 25 / 255)], 1)
-    whole = run_tiled(model, x, tile=0)
+    noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1).astype(np.float32)
+    task = get_task(desc.task)
+    plan = task.plan(noisy, task.options_type())  # the input the model's own task makes
+    x = plan.model_input(torch.from_numpy(noisy).permute(2, 0, 1)[None], plan.extra)
+    whole = run_tiled(model, x, tile=0).clamp(0, 1)  # outputs are clipped when written
     for tile in (64, 128):
-        tiled = run_tiled(model, x, tile=tile, overlap=16, batch=2)
+        tiled = run_tiled(model, x, tile=tile, overlap=16, batch=2).clamp(0, 1)
         assert (tiled - whole).abs().max().item() < 1 / 255, f"{name} tile {tile}"
