@@ -23,8 +23,6 @@ def deblur(
 ) -> None:
     """Sharpen out-of-focus, shaken or softly blurred photos, with or without knowing the blur.
 
-    Not shipped yet: train the model with `msimg train deblur`, or pass --model PATH.
-
     Examples:
 
       msimg deblur photos/ -o sharp/
