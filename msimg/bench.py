@@ -234,6 +234,17 @@ def blurred_copy(clean: np.ndarray, spec: str, seed: int) -> np.ndarray:
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
+def hazed_u8(clean: np.ndarray, beta: float, seed: int) -> np.ndarray:
+    """8-bit `clean` (H, W, 1|3) hazed as the dehaze validation is (`objectives.hazed_copy`); a gray
+    image is hazed as RGB with its grey air light and keeps its one channel."""
+    import torch
+
+    from msimg.train.objectives import hazed_copy
+
+    x = torch.from_numpy(clean).permute(2, 0, 1)[None].float() / 255
+    return _to_uint8(hazed_copy(x.expand(-1, 3, -1, -1), beta, seed))[..., : clean.shape[2]]
+
+
 def _skimage_per_channel(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, margin: int) -> np.ndarray:
     """Run a 2-D scikit-image deconvolution on each channel of the reflect-padded image, so the
     peers are not penalised for their FFT's periodic borders (msimg handles borders itself)."""
@@ -352,17 +363,13 @@ def clahe(clip: float) -> ImageFn:
 
 
 def bench_dehaze(limit: int | None) -> str:
-    import torch
 
     import msimg
-    from msimg.train.objectives import VALIDATION_HAZE, hazed_copy
-
-    def hazed(clean: np.ndarray, beta: float, seed: int) -> np.ndarray:
-        x = torch.from_numpy(clean).permute(2, 0, 1)[None].float() / 255
-        return _to_uint8(hazed_copy(x, beta, seed))
+    from msimg.train.objectives import VALIDATION_HAZE
 
     val, tune = denoise_sets(limit)
-    tune_pairs = [(hazed(c, beta, 7 + k), c) for k, c in enumerate(tune) for beta in VALIDATION_HAZE.values()]
+    betas = VALIDATION_HAZE.values()
+    tune_pairs = [(hazed_u8(c, beta, 7 + k), c) for k, c in enumerate(tune) for beta in betas]
     clahes = {f"clip {c}": clahe(c) for c in (1.0, 2.0, 4.0, 8.0)}
     clip = _best(tune_pairs, clahes)
     methods: list[tuple[str, ImageFn]] = [("hazy input", lambda x: x)]
@@ -380,7 +387,7 @@ def bench_dehaze(limit: int | None) -> str:
         "|---|---|---|---|---|",
     ]
     for j, (density, beta) in enumerate(VALIDATION_HAZE.items()):
-        pairs = [(hazed(c, beta, 1000 * i + j), c) for i, (_, c) in enumerate(val)]
+        pairs = [(hazed_u8(c, beta, 1000 * i + j), c) for i, (_, c) in enumerate(val)]
         for name, fn in methods:
             p, q, mps = measure(fn, pairs)
             speed = "" if name == "hazy input" else f"{mps:.3f}"

@@ -38,33 +38,18 @@ def shrink(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return small.reshape(h, w, -1)
 
 
-def _torch_apply(px: np.ndarray, fn: Callable) -> np.ndarray:
-    """Run a (1, C, H, W) float degradation from msimg.train.degrade on 8-bit pixels."""
-    import torch
-
-    x = torch.from_numpy(px).permute(2, 0, 1)[None].float() / 255
-    out = fn(x)[0].permute(1, 2, 0).numpy()
-    return np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
-
-
 def add_blur(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Camera shake (a 15-pixel motion at 30 degrees) and noise of 1/255, as in the benchmark."""
-    import torch
+    from msimg.bench import blurred_copy
 
-    from msimg.kernels import parse
-    from msimg.train.degrade import blur
-
-    noise = rng.normal(0, 1 / 255, px.shape).astype(np.float32).transpose(2, 0, 1)[None]
-    return _torch_apply(px, lambda x: blur(x, [parse(KERNEL)]) + torch.from_numpy(noise))
+    return blurred_copy(px, KERNEL, int(rng.integers(1 << 30)))
 
 
 def add_haze(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Haze from the scattering model over a made-up depth, as in the benchmark."""
-    from msimg.train.objectives import hazed_copy
+    from msimg.bench import hazed_u8
 
-    seed = int(rng.integers(1 << 30))
-    # gray samples are hazed as RGB (grey air light) and keep their one channel
-    return _torch_apply(px, lambda x: hazed_copy(x.expand(-1, 3, -1, -1), HAZE, seed)[:, : x.shape[1]])
+    return hazed_u8(px, HAZE, int(rng.integers(1 << 30)))
 
 
 def degrade(folder: Path, how: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> list[Path]:
