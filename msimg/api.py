@@ -49,7 +49,8 @@ def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
     """Restore one image held in memory.
 
     `image` is (H, W) or (H, W, C) with C in 1-4, uint8, uint16 or float32 (RGB order); the result has the
-    same dtype and layout (scaled for super-resolution). Options are the CLI's, in snake_case.
+    same dtype and layout (scaled for super-resolution; demosaic turns an (H, W) mosaic into 16-bit RGB).
+    Options are the CLI's, in snake_case.
     """
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
         raise UsageError(f"image must be (H, W) or (H, W, 1-4), got shape {image.shape}")
@@ -57,7 +58,7 @@ def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
         raise UsageError(f"image dtype must be uint8, uint16 or float32, got {image.dtype}")
     pixels = image[..., None] if image.ndim == 2 else image
     out, _ = session(task, **options).restore(np.ascontiguousarray(pixels))
-    return out[..., 0] if image.ndim == 2 else out
+    return out[..., 0] if image.ndim == 2 and out.shape[2] == 1 else out
 
 
 def run_folder(
@@ -82,6 +83,7 @@ def run_folder(
         fmt=rest.get("fmt", "same"),
         suffix=rest.get("suffix", ""),
         overwrite=rest.get("overwrite", False),
+        extra_suffixes=get_task(task).suffixes,
     )
     out = OutputOptions(**{k: v for k, v in rest.items() if k in _OUTPUT_FIELDS})
     return run_jobs(open_session(task, engine, task_opts), jobs, out, reporter)

@@ -14,6 +14,12 @@ one setting tuned over all kernels.
 
 Dehaze: the same held-out images hazed by the scattering model at two densities over seeded depth
 proxies; msimg net and dcp against CLAHE (OpenCV, on Lab lightness, clip limit tuned on training images).
+
+Demosaic: the same held-out images captured as noise-free 10-bit RAW (sRGB undone to linear light, a
+daylight-like sensor response divided out, the CFA sampled, event pixels 0), as HybridEVS Quad-Bayer and
+as Bayer RGGB; every method gets the white-balanced linear mosaic, its RGB is sRGB-encoded and scored on
+8-bit RGB. Bayer peers: bilinear, Malvar 2004 and Menon 2007 (`colour-demosaicing`) and OpenCV's
+edge-aware demosaic.
 """
 
 from __future__ import annotations
@@ -396,6 +402,84 @@ def bench_dehaze(limit: int | None) -> str:
     return "\n".join(lines)
 
 
+def raw_frame(clean: np.ndarray, pattern: str) -> np.ndarray:
+    """An (H, W, 3) uint8 photo as the noise-free 10-bit sensor frame of the demosaic validation."""
+    import torch
+
+    from msimg.colour import srgb_decode
+    from msimg.train.degrade import raw_capture
+    from msimg.train.objectives import VALIDATION_GAINS
+
+    x = srgb_decode(torch.from_numpy(clean).permute(2, 0, 1)[None].float() / 255)
+    zero = torch.zeros(1)
+    raw, _ = raw_capture(x, [pattern], torch.tensor([VALIDATION_GAINS]), zero, zero, 10, torch.Generator())
+    return np.round(raw[0, 0].numpy() * 1023).astype(np.uint16)
+
+
+def bayer_peer(method: str) -> ImageFn:
+    """A Bayer RGGB demosaic of the white-balanced linear mosaic, sRGB-encoded to 8 bits."""
+    import torch
+
+    from msimg import cfa
+    from msimg.colour import srgb_encode
+    from msimg.train.objectives import VALIDATION_GAINS
+
+    def run(raw: np.ndarray) -> np.ndarray:
+        gain = np.asarray(VALIDATION_GAINS)[cfa.layout("bayer-rggb")]
+        h, w = raw.shape
+        linear = raw / 1023.0 * np.tile(gain, (h // 4 + 1, w // 4 + 1))[:h, :w]
+        if method == "opencv":
+            u16 = np.round(np.clip(linear, 0, 1) * 65535).astype(np.uint16)
+            rgb = cv2.cvtColor(u16, cv2.COLOR_BayerRGGB2RGB_EA).astype(np.float64) / 65535
+        else:
+            import colour_demosaicing as cd
+
+            fn = {
+                "bilinear": cd.demosaicing_CFA_Bayer_bilinear,
+                "malvar": cd.demosaicing_CFA_Bayer_Malvar2004,
+                "menon": cd.demosaicing_CFA_Bayer_Menon2007,
+            }[method]
+            rgb = fn(linear, "RGGB")
+        encoded = srgb_encode(torch.from_numpy(np.ascontiguousarray(rgb))).numpy()
+        return np.round(encoded * 255).astype(np.uint8)
+
+    return run
+
+
+def bench_demosaic(limit: int | None, peers: bool) -> str:
+    import msimg
+    from msimg.train.objectives import VALIDATION_GAINS
+
+    val, _ = denoise_sets(limit)
+    val = [(name, c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]) for name, c in val]
+    methods = [m for m in ("net", "classic") if m == "classic" or "demosaic-swin" in load_manifest()]
+    lines = [
+        f"Validation: the same {len(val)} held-out images (centre crops of at most 512x512), captured as "
+        f"noise-free 10-bit RAW with sensor gains {VALIDATION_GAINS} divided out; PSNR/SSIM on 8-bit sRGB, "
+        "whole image.",
+        "",
+        "| mosaic | method | PSNR (dB) | SSIM | MP/s |",
+        "|---|---|---|---|---|",
+    ]
+    for pattern in ("quad-bayer-evs", "bayer-rggb"):
+        pairs = [(raw_frame(c, pattern), c) for _, c in val]
+        runs: list[tuple[str, ImageFn]] = []
+        for method in methods:
+            session = msimg.session(
+                "demosaic", method=method, pattern=pattern, bit_depth=10, wb=VALIDATION_GAINS, output_depth=8
+            )
+            runs.append((f"msimg {method}", lambda x, s=session: s.restore(x[..., None])[0]))
+        if pattern.startswith("bayer") and peers:
+            for peer in ("bilinear", "malvar", "menon", "opencv"):
+                label = {"opencv": "OpenCV edge-aware", "malvar": "Malvar 2004", "menon": "Menon 2007"}
+                runs.append((label.get(peer, peer), bayer_peer(peer)))
+        for name, fn in runs:
+            p, q, mps = measure(fn, pairs)
+            print(f"  {pattern:<15} {name:<20} PSNR {p:.2f}  SSIM {q:.4f}  {mps:.3f} MP/s", flush=True)
+            lines.append(f"| {pattern} | {name} | {p:.2f} | {q:.4f} | {mps:.3f} |")
+    return "\n".join(lines)
+
+
 def bench_engine() -> str:
     """Peak RSS for one 8000x8000 RGB image at --tile 256, and `msimg --help` start-up time."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -478,7 +562,9 @@ def write_section(name: str, body: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--only", choices=["denoise", "super-resolve", "deblur", "dehaze", "engine"], help="run one benchmark"
+        "--only",
+        choices=["denoise", "super-resolve", "deblur", "dehaze", "demosaic", "engine"],
+        help="run one benchmark",
     )
     parser.add_argument("--limit", type=int, help="use only the first N validation images (quick check)")
     parser.add_argument("--no-peers", action="store_true", help="skip the slow peers (BM3D, NLM, RL...)")
@@ -495,6 +581,8 @@ def main() -> int:
         write_section("deblur", bench_deblur(args.limit, not args.no_peers))
     if args.only in (None, "dehaze"):
         write_section("dehaze", bench_dehaze(args.limit))
+    if args.only in (None, "demosaic"):
+        write_section("demosaic", bench_demosaic(args.limit, not args.no_peers))
     print(f"results written to {ROOT / 'BENCHMARKS.md'}")
     return 0
 

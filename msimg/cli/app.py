@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from msimg import __version__
-from msimg.cli.commands import deblur, dehaze, denoise, doctor, evaluate, models, super_resolve, train
+from msimg.cli.commands import (
+    deblur,
+    dehaze,
+    demosaic,
+    denoise,
+    doctor,
+    evaluate,
+    models,
+    super_resolve,
+    train,
+)
 from msimg.errors import MsimgError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -43,6 +53,7 @@ def root(
     _state["debug"] = debug
 
 
+app.command("demosaic", no_args_is_help=True)(demosaic.demosaic)
 app.command("denoise", no_args_is_help=True)(denoise.denoise)
 app.command("deblur", no_args_is_help=True)(deblur.deblur)
 app.command("super-resolve", no_args_is_help=True)(super_resolve.super_resolve)

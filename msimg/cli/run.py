@@ -14,11 +14,20 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     from msimg.engine.pipeline import run_jobs
     from msimg.engine.session import open_session
     from msimg.io.discover import plan_jobs
+    from msimg.tasks import get_task
 
     if common.json and common.output == "-":
         raise UsageError("--json and -o - both want stdout; write the image to a file instead")
     engine, out = common.engine(), common.output_options()
-    jobs = plan_jobs(common.inputs, common.output, task, common.fmt, common.suffix, common.overwrite)
+    jobs = plan_jobs(
+        common.inputs,
+        common.output,
+        task,
+        common.fmt,
+        common.suffix,
+        common.overwrite,
+        extra_suffixes=get_task(task).suffixes,
+    )
     session = open_session(task, engine, task_options)
     quiet = common.quiet or common.output == "-"
     report = run_jobs(session, jobs, out, CliReporter(task, common.json, quiet))

@@ -30,7 +30,8 @@ class ModelDescriptor:
     `context` is the receptive-field radius in input pixels: a tile's core is exact when it has this much
     real image around it. `tiling` is "supported" or "whole-image" (a model with global operations, whose
     output would change if cut). `memory_per_pixel` is the rough peak bytes per input pixel at batch 1 in
-    fp32; it sizes `--tile auto`.
+    fp32; it sizes `--tile auto`. `period` is the pattern period of a mosaic input (demosaic): padding keeps
+    the phase, and `size.multiple_of` must be a multiple of it so tiles start in phase.
     """
 
     name: str
@@ -44,6 +45,7 @@ class ModelDescriptor:
     tiling: str = "supported"
     dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")
     memory_per_pixel: int = 4096
+    period: int = 1
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 from msimg.engine.options import OutputOptions
 from msimg.engine.session import Session
-from msimg.errors import MsimgError
+from msimg.errors import ImageReadError, MsimgError
 from msimg.io.atomic import remove_stale_temps
 from msimg.io.discover import Job, stale_temp_roots
 from msimg.io.image import Image
-from msimg.io.read import decode_image, read_image
+from msimg.io.read import decode_image
 from msimg.io.write import (
     FORMAT_SUFFIX,
     can_hold,
@@ -136,17 +136,21 @@ def _describe(err: BaseException) -> str:
     return text if isinstance(err, MsimgError) else f"{type(err).__name__}: {text}".rstrip(": ")
 
 
-def _read(job: Job, max_pixels: int) -> Image:
+def _read(job: Job, session: Session, max_pixels: int) -> Image:
     if job.source is None:
+        if session.task.read is not None:
+            raise ImageReadError(f"{session.task.name} reads named files (their suffix tells the format)")
         return decode_image(sys.stdin.buffer.read(), max_pixels)
-    return read_image(job.source, max_pixels)
+    return session.read(job.source, max_pixels)
 
 
-def _reader(jobs: list[Job], out: queue.Queue[Any], stop: threading.Event, max_pixels: int) -> None:
+def _reader(
+    jobs: list[Job], session: Session, out: queue.Queue[Any], stop: threading.Event, max_pixels: int
+) -> None:
     for job in jobs:
         start = time.perf_counter()
         try:
-            item: tuple[Any, ...] = (job, _read(job, max_pixels), None, start)
+            item: tuple[Any, ...] = (job, _read(job, session, max_pixels), None, start)
         except Exception as err:  # every failure of one file is recorded, never fatal to the batch
             item = (job, None, _describe(err), start)
         if not _put(out, item, stop):
@@ -213,7 +217,7 @@ def _process(
             continue
         megapixels = image.width * image.height / 1e6
         try:
-            pixels, tile = session.restore(image.pixels, collect.reporter.partial)
+            pixels, tile = session.restore(image.pixels, collect.reporter.partial, image.meta)
         except Exception as err:
             seconds = time.perf_counter() - start
             collect.add(FileResult(job.name, None, "failed", seconds, megapixels, error=_describe(err)))
@@ -244,7 +248,7 @@ def run_jobs(
     stop = threading.Event()
     read_q: queue.Queue[Any] = queue.Queue(maxsize=2)
     write_q: queue.Queue[Any] = queue.Queue(maxsize=2)
-    reader = threading.Thread(target=_reader, args=(todo, read_q, stop, out.max_pixels), daemon=True)
+    reader = threading.Thread(target=_reader, args=(todo, session, read_q, stop, out.max_pixels), daemon=True)
     writer = threading.Thread(target=_writer, args=(write_q, stop, collect, out, session.device), daemon=True)
     reader.start()
     writer.start()

@@ -27,12 +27,22 @@ class TileSettings:
     batch: int = 1
 
 
-def reflect_index(n: int, length: int) -> torch.Tensor:
+def reflect_index(n: int, length: int, period: int = 1) -> torch.Tensor:
     """Indices 0..length-1 into an axis of `n`: the axis, then its reflection (without repeating the edge),
-    or repetition of the last pixel where the axis is too short to reflect."""
+    or repetition of the last pixel where the axis is too short to reflect.
+
+    With `period` > 1 (colour filter mosaics) every index past the end is moved to the nearest reflected
+    pixel of the same phase, so padding never puts a red sample where the pattern expects green.
+    """
     i = torch.arange(length)
     if length > n and length - n < n:
-        return torch.where(i < n, i, 2 * (n - 1) - i)
+        j = 2 * (n - 1) - i
+        if period > 1:
+            j = j - (j - i) % period
+            j = torch.where(j < 0, j % period, j)
+        return torch.where(i < n, i, j.clamp(min=0))
+    if period > 1 and n >= period:
+        return torch.where(i < n, i, i - ((i - n) // period + 1) * period)
     return i.clamp(max=n - 1)
 
 
@@ -153,7 +163,7 @@ def tensor_stream(model: LoadedModel, x: torch.Tensor, ensemble: bool = False) -
     """A stream reading the (padded) tensor `x` and writing into the returned output tensor."""
     desc = model.descriptor
     h, w = desc.size.padded(x.shape[2]), desc.size.padded(x.shape[3])
-    rows, cols = reflect_index(x.shape[2], h), reflect_index(x.shape[3], w)
+    rows, cols = reflect_index(x.shape[2], h, desc.period), reflect_index(x.shape[3], w, desc.period)
     out = torch.zeros((x.shape[0], desc.out_channels, h * desc.scale, w * desc.scale))
 
     def read(r0: int, r1: int) -> torch.Tensor:

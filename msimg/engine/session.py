@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -16,6 +17,8 @@ from msimg.engine.options import EngineOptions
 from msimg.engine.runner import Stream, TileSettings, reflect_index, run_with_backoff
 from msimg.errors import UsageError
 from msimg.io.convert import from_float, to_float
+from msimg.io.image import Image, ImageMeta
+from msimg.io.read import read_image
 from msimg.models.load import load_model, resolve_spec
 from msimg.tasks import get_task
 from msimg.tasks.base import Task, to_pixels, to_tensor
@@ -33,10 +36,20 @@ class Session:
     def device(self) -> str:
         return str(self.model.device)
 
+    def read(self, path: Path, max_pixels: int) -> Image:
+        """Decode one input file the way this task reads its inputs."""
+        if self.task.read is not None:
+            return self.task.read(path, self.options, max_pixels)
+        return read_image(path, max_pixels)
+
     def restore(
-        self, pixels: np.ndarray, progress: Callable[[float], None] | None = None
+        self,
+        pixels: np.ndarray,
+        progress: Callable[[float], None] | None = None,
+        meta: ImageMeta | None = None,
     ) -> tuple[np.ndarray, int]:
-        """(H, W, C) pixels of any supported dtype -> result pixels of the same dtype; and the tile used.
+        """(H, W, C) pixels of any supported dtype -> result pixels of the same dtype (unless the task's plan
+        says otherwise); and the tile used. `meta` is what the reader found in the file.
 
         The image is streamed through the model in bands of rows: only the decoded input, the output and
         one band in float are in memory. The tile shrinks for this image only if it runs out of memory;
@@ -44,12 +57,18 @@ class Session:
         """
         h, w, channels = pixels.shape
         colour = pixels[..., : 1 if channels in (1, 2) else 3]
-        plan = self.task.plan(colour, self.options)
+        options = self.options
+        if self.task.prepare is not None and meta is not None:
+            options = self.task.prepare(options, meta)
+        plan = self.task.plan(colour, options)
         desc = self.model.descriptor
         s = desc.scale
-        out = np.empty((h * s, w * s, channels), dtype=pixels.dtype)
+        out_colour = plan.channels or colour.shape[2]
+        dtype = plan.dtype or pixels.dtype
+        out = np.empty((h * s, w * s, out_colour + channels - colour.shape[2]), dtype=dtype)
         hp, wp = desc.size.padded(h), desc.size.padded(w)
-        rows, cols = reflect_index(h, hp).numpy(), reflect_index(w, wp).numpy()  # once per image
+        rows = reflect_index(h, hp, desc.period).numpy()  # once per image
+        cols = reflect_index(w, wp, desc.period).numpy()
 
         def read(r0: int, r1: int) -> torch.Tensor:
             rgb = to_tensor(to_float(colour[rows[r0:r1]][:, cols])[0])
@@ -63,7 +82,9 @@ class Session:
             y = y[..., : o1 - o0, : w * s]
             if plan.strength < 1:
                 y = torch.lerp(to_tensor(to_float(colour[o0:o1])[0]), y, plan.strength)
-            out[o0:o1, :, : colour.shape[2]] = from_float(to_pixels(y, colour.shape[2]), None, pixels.dtype)
+            if plan.finish is not None:
+                y = plan.finish(y)
+            out[o0:o1, :, :out_colour] = from_float(to_pixels(y, out_colour), None, dtype)
 
         stream = Stream(hp, wp, read, write, plan.ensemble)
         used = run_with_backoff(self.model, stream, self.tiles, self.tile, progress)

@@ -27,7 +27,15 @@ from msimg.io.image import Image, ImageMeta
 if TYPE_CHECKING:
     import tifffile
 
-__all__ = ["DEFAULT_MAX_PIXELS", "SUPPORTED_SUFFIXES", "decode_image", "read_image", "sniff_format"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "SUPPORTED_SUFFIXES",
+    "check_size",
+    "decode_image",
+    "quiet_tifffile",
+    "read_image",
+    "sniff_format",
+]
 
 SUPPORTED_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
 PILImage.MAX_IMAGE_PIXELS = None  # msimg checks its own, configurable ceiling first
@@ -49,7 +57,7 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def _check_size(width: int, height: int, max_pixels: int) -> None:
+def check_size(width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageReadError(f"invalid image size {width}x{height}")
     if width * height > max_pixels:
@@ -128,7 +136,7 @@ def _decode_png(data: bytes, max_pixels: int) -> Image:
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise ImageReadError("corrupt PNG header")
     width, height = struct.unpack(">II", data[16:24])
-    _check_size(width, height, max_pixels)
+    check_size(width, height, max_pixels)
     chunks = _png_chunks(data)
     px = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if px is None:
@@ -174,7 +182,7 @@ def _pil_pixels(im: PILImage.Image) -> np.ndarray:
 def _decode_pil(data: bytes, fmt: str, max_pixels: int) -> Image:
     try:
         im = PILImage.open(io.BytesIO(data))
-        _check_size(im.width, im.height, max_pixels)
+        check_size(im.width, im.height, max_pixels)
         im.load()
     except ImageReadError:
         raise
@@ -186,7 +194,7 @@ def _decode_pil(data: bytes, fmt: str, max_pixels: int) -> Image:
 
 
 @contextlib.contextmanager
-def _quiet_tifffile() -> Iterator[None]:
+def quiet_tifffile() -> Iterator[None]:
     """tifffile logs each damaged tag to stderr; the reader reports one cause per file instead."""
     logger = logging.getLogger("tifffile")
     drop_all = logging.Filter("\0")  # matches no logger name, so every record is dropped
@@ -217,9 +225,9 @@ def _decode_tiff(data: bytes, max_pixels: int) -> Image:
     import tifffile
 
     try:
-        with _quiet_tifffile(), tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with quiet_tifffile(), tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
-            _check_size(int(page.imagewidth), int(page.imagelength), max_pixels)
+            check_size(int(page.imagewidth), int(page.imagelength), max_pixels)
             ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if ends and max(ends) > len(data):
                 raise ImageReadError("truncated TIFF data")

@@ -8,8 +8,10 @@ from typing import Any
 from msimg.errors import WeightsError
 
 ARCHITECTURES: dict[str, str] = {
+    "classic-demosaic": "msimg.models.classic_demosaic:ClassicDemosaic",
     "dark-channel-prior": "msimg.models.dcp:DarkChannelPrior",
     "gated-unet": "msimg.models.gated_unet:GatedUNet",
+    "swin-demosaic": "msimg.models.swin_demosaic:SwinDemosaic",
 }
 
 

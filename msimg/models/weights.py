@@ -87,6 +87,7 @@ class ModelSpec:
             tiling=info.get("tiling", "supported"),
             dtypes=tuple(info.get("dtypes", ("fp32", "bf16", "fp16"))),
             memory_per_pixel=info["memory_per_pixel"],
+            period=info.get("period", 1),
         )
 
 

@@ -15,6 +15,7 @@ __all__ = ["TASKS", "get_task"]
 TASKS: dict[str, str] = {
     "deblur": "msimg.tasks.deblur:TASK",
     "dehaze": "msimg.tasks.dehaze:TASK",
+    "demosaic": "msimg.tasks.demosaic:TASK",
     "denoise": "msimg.tasks.denoise:TASK",
     "super-resolve": "msimg.tasks.super_resolve:TASK",
 }

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from msimg.io.image import Image, ImageMeta
 
 if TYPE_CHECKING:
     import torch
@@ -30,6 +33,10 @@ class Plan:
     (width, height) when the model's own scale is not the answer. `ensemble` averages the model over the
     8 flips and rotations of every tile. Statistics of the whole image that a tile cannot see (dehaze's air
     light) are computed in `plan` on a `preview` and carried by `model_input` to every band.
+
+    A task whose output differs in kind from its input (demosaic: a one-channel mosaic in, RGB out) sets
+    `channels` (output colour channels) and `dtype` (output sample type), and `finish(y)` maps each band of
+    model output, (1, C_out, h, W) float32, to output colour values in [0, 1] (per pixel, so tile-safe).
     """
 
     model_input: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] = _rgb_only
@@ -37,6 +44,9 @@ class Plan:
     strength: float = 1.0
     size: tuple[int, int] | None = None
     ensemble: bool = False
+    channels: int | None = None
+    dtype: np.dtype | None = None
+    finish: Callable[[torch.Tensor], torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,10 @@ class Task:
 
     `plan(colour, options)` looks at the image's colour channels ((H, W, 1|3) uint8, uint16 or float32, as
     decoded) and returns a `Plan`; it never touches files or devices.
+
+    A task whose inputs are not ordinary images (demosaic's RAW files) brings its own `read(path, options,
+    max_pixels) -> Image`, the file `suffixes` a folder walk should pick up, and `prepare(options, meta)`:
+    the per-image options, i.e. the user's options completed from what the file records.
     """
 
     name: str
@@ -53,6 +67,9 @@ class Task:
     options_type: type
     plan: Callable[[np.ndarray, Any], Plan]
     model_for: Callable[[Any], str] | None = None  # when the options pick the model (e.g. the scale)
+    read: Callable[[Path, Any, int], Image] | None = None
+    suffixes: frozenset[str] = frozenset()
+    prepare: Callable[[Any, ImageMeta], Any] | None = None
 
     def model_name(self, options: Any) -> str:
         """The shipped model these options run when the user names none."""

@@ -146,3 +146,28 @@ def random_haze(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     light = (grey + 0.05 * (2 * torch.rand(n, 3, generator=gen) - 1)).clamp(0, 1)
     hazy = haze(x, depth, beta, light)
     return quantize(gaussian_noise(hazy, _uniform(n, 0.0, 2 / 255, gen), gen))
+
+
+def raw_capture(
+    linear: torch.Tensor,
+    patterns: list[str],
+    gains: torch.Tensor,
+    shot: torch.Tensor,
+    read: torch.Tensor,
+    bits: int,
+    gen: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a sensor records of a scene given as (N, 3, H, W) white-balanced linear RGB: divided by the
+    white-balance `gains` (N, 3) (the sensor's own colour response), sampled by each image's CFA pattern,
+    with shot/read noise (N,), clipped and quantised to `bits`; holes read 0.
+
+    Returns (raw mosaic (N, 1, H, W) in [0, 1] of full scale, sites (N, 4, H, W) as `msimg.cfa.sites`).
+    """
+    from msimg import cfa
+
+    n, _, h, w = linear.shape
+    sensor = linear / gains.view(n, 3, 1, 1)
+    sites = torch.stack([cfa.sites(p, h, w) for p in patterns])
+    mosaic = (sensor * sites[:, :3]).sum(dim=1, keepdim=True)
+    noisy, _ = poisson_gaussian_noise(mosaic, shot, read, gen)
+    return quantize(noisy, 2**bits - 1) * sites[:, 3:], sites

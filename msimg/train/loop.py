@@ -49,7 +49,8 @@ class Recipe:
 
 
 class Objective(Protocol):
-    """What a task adds to training: how clean crops become (model input, target) pairs."""
+    """What a task adds to training: how clean crops become (model input, target) pairs, how a model
+    output becomes what the user sees (`present`, where loss and metrics are taken), and the loss."""
 
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]: ...
 
@@ -57,15 +58,15 @@ class Objective(Protocol):
         self, clean: torch.Tensor, index: int
     ) -> list[tuple[str, torch.Tensor, torch.Tensor]]: ...
 
+    def present(self, output: torch.Tensor) -> torch.Tensor: ...
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
 
 def data_path(folder: str) -> Path:
     """Recipes record data folders relative to the project root, so they resolve the same from anywhere."""
     path = Path(folder)
     return path if path.is_absolute() else (weights_dir().parent / path).resolve()
-
-
-def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
 
 
 def lr_at(step: int, recipe: Recipe) -> float:
@@ -80,13 +81,17 @@ def _to_uint8(x: torch.Tensor) -> np.ndarray:
     return (x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
 
 
-def evaluate(model: torch.nn.Module, cases: list[tuple[str, torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+def evaluate(
+    model: torch.nn.Module,
+    cases: list[tuple[str, torch.Tensor, torch.Tensor]],
+    present: Callable[[torch.Tensor], torch.Tensor],
+) -> dict[str, float]:
     """Mean PSNR/SSIM per case kind on 8-bit outputs, as a user would get them from a file."""
     sums: dict[str, list[float]] = {}
     model.eval()
     with torch.inference_mode():
         for kind, x, target in cases:
-            out, ref = _to_uint8(model(x)), _to_uint8(target)
+            out, ref = _to_uint8(present(model(x))), _to_uint8(target)
             sums.setdefault(f"psnr_{kind}", []).append(psnr(out, ref))
             sums.setdefault(f"ssim_{kind}", []).append(ssim(out, ref))
     model.train()
@@ -160,7 +165,7 @@ def train(
         x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.bf16):
             pred = model(x)
-        loss = charbonnier(pred.float(), target)
+        loss = objective.loss(objective.present(pred.float()), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -173,7 +178,7 @@ def train(
         if step % 100 == 0:
             log.write(f"step {step} loss {avg:.5f} lr {lr_at(step, recipe):.2e} {seconds / step:.3f} s/step")
         if step % recipe.val_every == 0 or step == recipe.steps:
-            metrics = evaluate(model, cases)
+            metrics = evaluate(model, cases, objective.present)
             history.append({"step": step, **metrics})
             line = f"validation step {step}: " + ", ".join(f"{k} {v}" for k, v in metrics.items())
             state = {
@@ -194,7 +199,7 @@ def train(
     bar.close()
     sha = save_weights(model, out, recipe.architecture, recipe.task, recipe.scale)
     model.load_state_dict(load_file(str(out)))  # measure what ships: the file's fp16 tensors
-    metrics = evaluate(model, cases)
+    metrics = evaluate(model, cases, objective.present)
     entry = {
         "name": out.stem,
         "task": recipe.task,

@@ -19,8 +19,10 @@ from msimg.train.degrade import (
     quantize,
     random_haze,
     random_kernel,
+    raw_capture,
     sensor_noise,
 )
+from msimg.train.losses import charbonnier, pixel_focus
 
 if TYPE_CHECKING:
     from msimg.train.loop import Objective, Recipe
@@ -28,7 +30,17 @@ if TYPE_CHECKING:
 VALIDATION_SIGMAS = (15, 25, 50)
 
 
-class DenoiseObjective:
+class Plain:
+    """The usual case: the model's output is the image the user sees; Charbonnier loss."""
+
+    def present(self, output: torch.Tensor) -> torch.Tensor:
+        return output
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return charbonnier(pred, target)
+
+
+class DenoiseObjective(Plain):
     """Gaussian and Poisson-Gaussian noise at sigma 0-75 (8-bit scale), clipped and quantised like a file."""
 
     def __init__(self, max_sigma: float = 75.0, pg_fraction: float = 0.3) -> None:
@@ -56,7 +68,7 @@ class DenoiseObjective:
         return cases
 
 
-class SuperResolveObjective:
+class SuperResolveObjective(Plain):
     """Bicubic (antialiased, MATLAB-style) down-scaling by `scale`, quantised to 8 bits like a file.
 
     Crops are first cut to a multiple of `scale` * `multiple` so both sides of every pair fit the model.
@@ -83,7 +95,7 @@ class SuperResolveObjective:
 VALIDATION_KERNELS = ("gaussian:1.6", "gaussian:3", "motion:15,30", "disk:4")
 
 
-class DeblurObjective:
+class DeblurObjective(Plain):
     """Random Gaussian, defocus, linear and curved shake blur, mild noise, 8-bit rounding; for a share of
     the crops the kernel is known and the network gets the Wiener estimate too (the task's two modes)."""
 
@@ -126,7 +138,7 @@ class DeblurObjective:
 VALIDATION_HAZE = {"light": 0.8, "dense": 2.0}  # beta over depth 0-1: far transmission 0.45 and 0.14
 
 
-class DehazeObjective:
+class DehazeObjective(Plain):
     """Synthetic haze from the scattering model over made-up depth (see `degrade.random_haze`); the
     network is told the air light as the task estimates it, from the hazy image itself."""
 
@@ -162,7 +174,86 @@ def _with_air_light(hazy: torch.Tensor) -> torch.Tensor:
     return model_input(hazy, lights)
 
 
+DEMOSAIC_MIX = (("quad-bayer-evs", 0.6), ("quad-bayer", 0.1), ("bayer", 0.3))
+VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
+VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
+
+
+class DemosaicObjective:
+    """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md): sRGB undone to linear
+    light, a random white balance divided out, the CFA sampled (HybridEVS Quad-Bayer with event holes
+    mostly, also plain Quad-Bayer and Bayer of any phase, so one model serves every pattern), shot and
+    read noise, 10 or 12 bits; the model input re-applies the white balance as the task does. Loss and
+    metrics on the sRGB-encoded output, with the pixel-focus loss."""
+
+    def __init__(self, noiseless_fraction: float = 0.3) -> None:
+        self.noiseless_fraction = noiseless_fraction
+
+    def present(self, output: torch.Tensor) -> torch.Tensor:
+        from msimg.colour import srgb_encode
+
+        return srgb_encode(output)
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return pixel_focus(pred, target)
+
+    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        n = clean.shape[0]
+        names, weights = zip(*DEMOSAIC_MIX, strict=True)
+        picks = torch.multinomial(torch.tensor(weights), n, replacement=True, generator=gen).tolist()
+        bayers = ("bayer-rggb", "bayer-bggr", "bayer-grbg", "bayer-gbrg")
+        phases = torch.randint(0, 4, (n,), generator=gen).tolist()
+        patterns = [
+            bayers[ph] if names[k] == "bayer" else names[k] for k, ph in zip(picks, phases, strict=True)
+        ]
+        gains = torch.ones(n, 3)
+        gains[:, 0] = 1.2 + 1.4 * torch.rand(n, generator=gen)
+        gains[:, 2] = 1.2 + 1.4 * torch.rand(n, generator=gen)
+        # log-uniform sensor noise: shot 1e-4..1e-2 (variance per unit signal), read std 1e-4..3e-3
+        shot = (-9.2 + 4.6 * torch.rand(n, generator=gen)).exp()
+        read = (-9.2 + 3.5 * torch.rand(n, generator=gen)).exp()
+        quiet = torch.rand(n, generator=gen) < self.noiseless_fraction
+        shot, read = torch.where(quiet, 0.0, shot), torch.where(quiet, 0.0, read)
+        bits = 10 if torch.rand(1, generator=gen).item() < 0.5 else 12
+        return _raw_input(clean, patterns, gains, shot, read, bits, gen), clean
+
+    def validation_cases(
+        self, clean: torch.Tensor, index: int
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """Noise-free 10-bit frames, daylight-like gains, each validation image as HybridEVS and as Bayer."""
+        gen = torch.Generator().manual_seed(index)
+        gains = torch.tensor([VALIDATION_GAINS])
+        zero = torch.zeros(1)
+        return [
+            (kind, _raw_input(clean, [pattern], gains, zero, zero, 10, gen), clean)
+            for kind, pattern in VALIDATION_RAW.items()
+        ]
+
+
+def _raw_input(
+    clean: torch.Tensor,
+    patterns: list[str],
+    gains: torch.Tensor,
+    shot: torch.Tensor,
+    read: torch.Tensor,
+    bits: int,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """sRGB crops -> the demosaic model input the task would build from their RAW capture."""
+    from msimg import cfa
+    from msimg.colour import srgb_decode
+    from msimg.tasks.demosaic import model_input
+
+    raw, sites = raw_capture(srgb_decode(clean), patterns, gains, shot, read, bits, gen)
+    inputs = []
+    for i, pattern in enumerate(patterns):
+        site_gain = gains[i].double()[torch.from_numpy(cfa.layout(pattern))].float()
+        inputs.append(model_input(raw[i : i + 1], site_gain, torch.zeros_like(site_gain), sites[i : i + 1]))
+    return torch.cat(inputs)
+
+
 OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
+    "demosaic": lambda recipe: DemosaicObjective(),
     "denoise": lambda recipe: DenoiseObjective(),
     "deblur": lambda recipe: DeblurObjective(),
     "dehaze": lambda recipe: DehazeObjective(),

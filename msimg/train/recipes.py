@@ -8,6 +8,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from msimg.models.dcp import DarkChannelConfig
+from msimg.models.swin_demosaic import SwinDemosaicConfig
 from msimg.models.weights import save_manifest_entry, weights_dir
 from msimg.train.loop import Recipe
 
@@ -89,13 +90,39 @@ RECIPES["dehaze-gunet"] = replace(
     name="dehaze-gunet",
     task="dehaze",
     config={**RECIPES["denoise-gunet"].config, "in_channels": 6, "fusion": "attention"},
-    steps=4000,
+    steps=2000,
     init="weights/denoise-gunet.safetensors",
+    bf16=False,
+)
+
+# Demosaic: windowed attention on the 4x4-folded mosaic, a residual over the classical pipeline, trained
+# on synthetic RAW frames of every supported pattern (mostly HybridEVS) with the pixel-focus loss.
+RECIPES["demosaic-swin"] = Recipe(
+    name="demosaic-swin",
+    task="demosaic",
+    architecture="swin-demosaic",
+    config=asdict(SwinDemosaicConfig()),
+    data=(f"{SHARED}/photos", f"{SHARED}/bsds500-train/images"),
+    steps=5000,
+    batch=8,
+    crop=128,
+    lr=5e-4,
+    seed=0,
+    val_fraction=0.1,
+    val_every=1000,
     bf16=False,
 )
 
 # Models without weights: their manifest entries are written, not trained.
 ANALYTIC: dict[str, dict[str, Any]] = {
+    "demosaic-classic": {
+        "task": "demosaic",
+        "architecture": "classic-demosaic",
+        "config": {},
+        "reference": "event pixels filled from their same-colour quad-mates; Quad-Bayer -> Bayer by swapping "
+        "rows and columns 1 and 2 of each 4x4 tile; Malvar, He, Cutler: High-quality linear interpolation "
+        "for demosaicing of Bayer-patterned color images (ICASSP 2004)",
+    },
     "dehaze-dcp": {
         "task": "dehaze",
         "architecture": "dark-channel-prior",

@@ -75,3 +75,12 @@ def test_padding_reflects_and_handles_tiny_images():
     assert reflect_index(3, 5).tolist() == [0, 1, 2, 1, 0]  # reflection without repeating the edge
     assert reflect_index(1, 8).tolist() == [0] * 8  # too short to reflect: the last pixel repeats
     assert reflect_index(2, 5).tolist() == [0, 1, 1, 1, 1]
+
+
+def test_reflect_index_keeps_the_pattern_phase() -> None:
+    for n in range(4, 30):
+        for length in range(n, n + 40):
+            index = reflect_index(n, length, 4)
+            assert torch.all((index - torch.arange(length)) % 4 == 0)
+            assert index.min() >= 0 and index.max() < n
+    assert reflect_index(10, 12, 4).tolist()[10:] == [6, 7]  # the nearest reflected sites in phase

@@ -1,0 +1,116 @@
+"""`msimg demosaic`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from msimg.cli.options import CommonArgs, task_command
+from msimg.cli.run import run_task
+from msimg.errors import UsageError
+
+RAW = "RAW input"
+
+
+def parse_wb(value: str | None) -> tuple[float, float, float] | None:
+    """`R,G,B` gains -> a tuple; None keeps the file's (or 1,1,1)."""
+    if value is None:
+        return None
+    try:
+        gains = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise UsageError(f"--wb takes three gains R,G,B such as 2.0,1,1.6, got '{value}'") from None
+    if len(gains) != 3:
+        raise UsageError(f"--wb takes three gains R,G,B such as 2.0,1,1.6, got '{value}'")
+    return gains  # type: ignore[return-value]
+
+
+@task_command
+def demosaic(
+    common: CommonArgs,
+    method: Annotated[
+        str,
+        typer.Option(help="net (the trained network) or classic (hole fill, remosaic, Malvar-He-Cutler)."),
+    ] = "net",
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            help="quad-bayer-evs, quad-bayer, bayer-rggb, bayer-bggr, bayer-grbg or bayer-gbrg. "
+            "Default: the file's own, else quad-bayer-evs.",
+            rich_help_panel=RAW,
+        ),
+    ] = None,
+    width: Annotated[
+        int | None, typer.Option(help="Width of headerless .bin/.raw.", rich_help_panel=RAW)
+    ] = None,
+    height: Annotated[
+        int | None, typer.Option(help="Height of headerless .bin/.raw.", rich_help_panel=RAW)
+    ] = None,
+    bit_depth: Annotated[
+        int | None,
+        typer.Option(help="Bits per sample of headerless files: 8, 10, 12, 14, 16.", rich_help_panel=RAW),
+    ] = None,
+    packed: Annotated[
+        bool,
+        typer.Option(help="Headerless samples are MIPI CSI-2 packed (RAW10/12/14).", rich_help_panel=RAW),
+    ] = False,
+    black_level: Annotated[
+        float | None,
+        typer.Option(help="Black level in raw units. Default: the file's, else 0.", rich_help_panel=RAW),
+    ] = None,
+    white_level: Annotated[
+        float | None,
+        typer.Option(
+            help="White level in raw units. Default: the file's, else 2^bits - 1.", rich_help_panel=RAW
+        ),
+    ] = None,
+    wb: Annotated[
+        str | None,
+        typer.Option(
+            help="White-balance gains R,G,B. Default: the file's as-shot, else 1,1,1.", rich_help_panel=RAW
+        ),
+    ] = None,
+    mask: Annotated[
+        Path | None,
+        typer.Option(
+            help="PNG/.npy of missing pixels (non-zero), 4x4 or the frame's size.", rich_help_panel=RAW
+        ),
+    ] = None,
+    output_space: Annotated[str, typer.Option(help="srgb or linear.")] = "srgb",
+    output_depth: Annotated[int, typer.Option(help="Bits per output sample: 16 or 8.")] = 16,
+) -> None:
+    """Turn RAW mosaics into RGB: event-camera (HybridEVS) Quad-Bayer frames with missing event pixels,
+    plain Quad-Bayer and Bayer mosaics, and camera RAW files (DNG, CR2, NEF, ARW, ...).
+
+    Inputs: headerless .bin/.raw (give --width/--height/--bit-depth; MIPI challenge files carry their
+    size), .npy arrays, one-channel 16-bit PNG/TIFF mosaics and camera RAW (levels, white balance and
+    colour matrix from the file). Output: 16-bit PNG (TIFF with --format tif), sRGB unless
+    --output-space linear. The network is not shipped yet: use --method classic.
+
+    Examples:
+
+      msimg demosaic frames/ -o rgb/ --method classic
+
+      msimg demosaic frame.bin --width 2448 --height 3264 --bit-depth 10
+
+      msimg demosaic shots/*.dng -o out/ --output-depth 8 --format jpg
+    """
+    from msimg.tasks.demosaic import DemosaicOptions
+
+    options = DemosaicOptions(
+        method=method,
+        pattern=pattern,
+        width=width,
+        height=height,
+        bit_depth=bit_depth,
+        packed=packed,
+        black_level=black_level,
+        white_level=white_level,
+        wb=parse_wb(wb),
+        mask=mask,
+        output_space=output_space,
+        output_depth=output_depth,
+    )
+    raise typer.Exit(run_task("demosaic", common, options))

@@ -1,0 +1,122 @@
+"""The classical demosaic pipeline as a weightless model, so it runs through the tiled engine like the
+networks: fill the missing (event) pixels from same-colour neighbours, turn a Quad-Bayer mosaic into
+Bayer by swapping pixels inside each 4x4 tile, then Malvar-He-Cutler interpolation.
+
+Malvar, He and Cutler (ICASSP 2004, "High-quality linear interpolation for demosaicing of Bayer-patterned
+color images") add a scaled Laplacian of the known channel to bilinear interpolation; their four 5x5
+filters (in eighths) are below. The pattern arrives with the mosaic as one-hot site channels, so any
+Bayer phase and any hole layout work without configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from msimg.cfa import PERIOD
+
+# Malvar-He-Cutler 2004, Fig. 2 (values / 8)
+_G_AT_RB = [[0.0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]]
+_AT_G_ROW = [[0, 0, 0.5, 0, 0], [0, -1, 0, -1, 0], [-1, 4, 5, 4, -1], [0, -1, 0, -1, 0], [0, 0, 0.5, 0, 0]]
+_AT_OPPOSITE = [
+    [0, 0, -1.5, 0, 0],
+    [0, 2, 0, 2, 0],
+    [-1.5, 0, 6, 0, -1.5],
+    [0, 2, 0, 2, 0],
+    [0, 0, -1.5, 0, 0],
+]
+_SWAP = [0, 2, 1, 3]  # Quad-Bayer -> Bayer inside a 4x4 tile, on rows and on columns (its own inverse)
+
+
+def phase_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
+    """Reflect-pad the last two axes by `pad` (and the far ends up to a multiple of the period), moving
+    each padded site to the nearest reflected site of the same pattern phase: the padding is itself a
+    valid mosaic."""
+
+    def index(n: int) -> torch.Tensor:
+        i = torch.arange(-pad, n + pad + (-n) % PERIOD)
+        mirror = torch.where(i < 0, -i, torch.where(i >= n, 2 * (n - 1) - i, i))
+        j = mirror + (i - mirror) % PERIOD
+        j = torch.where(j >= n, j - PERIOD, j)
+        return j.clamp(0, n - 1).to(x.device)
+
+    return x[..., index(x.shape[-2]), :][..., index(x.shape[-1])]
+
+
+def _swap(x: torch.Tensor) -> torch.Tensor:
+    """Swap rows 1 and 2 and columns 1 and 2 of every 4x4 tile: RRGG/RRGG/GGBB/GGBB -> RGRG/GBGB/..."""
+    n, c, h, w = x.shape
+    t = x.reshape(n, c, h // PERIOD, PERIOD, w // PERIOD, PERIOD)[:, :, :, _SWAP][..., _SWAP]
+    return t.reshape(n, c, h, w)
+
+
+def _box(x: torch.Tensor, size: int) -> torch.Tensor:
+    return F.avg_pool2d(x, size, stride=1, padding=size // 2, count_include_pad=True) * size * size
+
+
+def fill_holes(mosaic: torch.Tensor, onehot: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) mosaic with holes -> holes replaced by the mean of the valid sites of their own colour
+    in the 3x3 window (the quad-mates of a Quad-Bayer event pixel), else in the 5x5 window (Bayer)."""
+    known = mosaic * valid
+    fill = torch.zeros_like(mosaic)
+    for size in (5, 3):  # the 3x3 estimate overrides where it exists
+        num = _box(known * onehot, size)
+        den = _box(valid * onehot, size)
+        est = (num / den.clamp(min=1e-6) * onehot).sum(dim=1, keepdim=True)
+        fill = torch.where((den * onehot).sum(dim=1, keepdim=True) > 0, est, fill)
+    return torch.where(valid > 0, mosaic, fill)
+
+
+def malvar(mosaic: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) Bayer mosaic of any phase and its (N, 3, H, W) one-hot sites -> (N, 3, H, W) RGB."""
+    row = torch.tensor(_AT_G_ROW)
+    kernels = torch.stack([torch.tensor(_G_AT_RB), row, row.T, torch.tensor(_AT_OPPOSITE)]) / 8
+    g_rb, at_row, at_col, opposite = F.conv2d(mosaic, kernels[:, None].to(mosaic), padding=2).split(1, dim=1)
+    r, g, b = onehot.split(1, dim=1)
+    horizontal = torch.tensor([[[[1.0, 0.0, 1.0]]]]).to(mosaic)
+    r_in_row = F.conv2d(r, horizontal, padding=(0, 1)) > 0  # at a G site: are the row's neighbours red?
+    b_in_row = F.conv2d(b, horizontal, padding=(0, 1)) > 0
+    red = r * mosaic + g * torch.where(r_in_row, at_row, at_col) + b * opposite
+    green = g * mosaic + (r + b) * g_rb
+    blue = b * mosaic + g * torch.where(b_in_row, at_row, at_col) + r * opposite
+    return torch.cat([red, green, blue], dim=1)
+
+
+class ClassicDemosaic(nn.Module):
+    """Input (N, 5, H, W): the mosaic (linear, 0 at holes) and the `msimg.cfa.sites` channels (one-hot
+    R, G, B, then valid), in phase. Output: (N, 3, H, W) linear RGB."""
+
+    pad = 2 * PERIOD
+
+    @staticmethod
+    def describe(**config: Any) -> dict[str, Any]:
+        return {
+            "in_channels": 5,
+            "out_channels": 3,
+            "scale": 1,
+            "multiple_of": PERIOD,
+            "period": PERIOD,
+            "receptive_radius": 6,  # 5x5 hole fill, a one-pixel swap, the 5x5 Malvar filters
+            "memory_per_pixel": 4 * 64,
+            "dtypes": ("fp32",),
+        }
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        x = phase_pad(x, self.pad)
+        mosaic, onehot, valid = x[:, :1], x[:, 1:4], x[:, 4:5]
+        mosaic = fill_holes(mosaic, onehot, valid)
+        # per image: Quad-Bayer when horizontal neighbours share a filter, which Bayer ones never do
+        quad = (onehot[..., 0::2] == onehot[..., 1::2]).flatten(1).all(dim=1).view(-1, 1, 1, 1)
+        mosaic = torch.where(quad, _swap(mosaic), mosaic)
+        onehot = torch.where(quad, _swap(onehot), onehot)
+        rgb = malvar(mosaic, onehot)
+        rgb = torch.where(quad, _swap(rgb), rgb)
+        p = self.pad
+        return rgb[..., p : p + h, p : p + w]
+
+    def config_dict(self) -> dict[str, Any]:
+        return {}

@@ -1,0 +1,170 @@
+"""A windowed-attention demosaic network for Quad-Bayer frames with event-pixel holes (and Bayer).
+
+In the spirit of the Swin-Transformer entries of the MIPI 2024 HybridEVS demosaic challenge: the mosaic
+is folded space-to-depth by the pattern period (4), so every token holds one whole 4x4 CFA tile and
+attention runs on a 16x smaller grid; Swin-style blocks (attention inside windows, every second block
+with windows shifted by half, relative position bias) at two scales, a U-shaped path between them, and
+the output unfolded back to full resolution as a residual over the classical pipeline's estimate
+(`classic_demosaic`), which the network only has to correct.
+
+Shifted windows pad the grid instead of rolling it (Swin's cyclic shift), so a window never wraps from
+one image border to the other; windows are aligned to the tile origin, which the engine keeps at
+multiples of `multiple_of`, so tiles see the same windows as the whole image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from msimg.cfa import PERIOD
+from msimg.models.blocks import LayerNorm2d
+from msimg.models.classic_demosaic import ClassicDemosaic
+
+
+@dataclass(frozen=True)
+class SwinDemosaicConfig:
+    in_channels: int = 5  # mosaic + `cfa.sites`
+    dim: int = 48  # channels at the finer token grid (H/4); twice that at H/8
+    depths: tuple[int, int, int] = (2, 2, 2)  # blocks: encoder at H/4, bottleneck at H/8, decoder at H/4
+    heads: int = 3
+    window: int = 4  # tokens per window side: 16 px at H/4, 32 px at H/8
+    mlp_ratio: float = 2.0
+
+
+def _windows(x: torch.Tensor, w: int) -> torch.Tensor:
+    """(N, H, W, C) -> (N * H/w * W/w, w*w, C)."""
+    n, h, wd, c = x.shape
+    return x.view(n, h // w, w, wd // w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, w * w, c)
+
+
+def _unwindows(x: torch.Tensor, w: int, n: int, h: int, wd: int) -> torch.Tensor:
+    c = x.shape[-1]
+    return x.view(n, h // w, wd // w, w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(n, h, wd, c)
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention inside w x w windows, with a learned bias per relative offset."""
+
+    def __init__(self, dim: int, heads: int, window: int) -> None:
+        super().__init__()
+        self.heads, self.window = heads, window
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.bias = nn.Parameter(torch.zeros(heads, (2 * window - 1) ** 2))
+        nn.init.trunc_normal_(self.bias, std=0.02)
+        coords = torch.stack(
+            torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")
+        ).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + window - 1
+        self.register_buffer("index", rel[..., 0] * (2 * window - 1) + rel[..., 1], persistent=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """x (B, w*w, C); mask (B, w*w) True where a token is padding (never attended to)."""
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        bias = self.bias[:, self.index].to(q.dtype)[None]  # (1, heads, t, t)
+        if mask is not None:
+            bias = bias.masked_fill(mask[:, None, None, :], float("-inf"))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        return self.proj(y.transpose(1, 2).reshape(b, t, c))
+
+
+class SwinBlock(nn.Module):
+    """Pre-norm window attention and MLP, both residual; `shift` moves the windows by half a window."""
+
+    def __init__(self, dim: int, heads: int, window: int, mlp_ratio: float, shift: bool) -> None:
+        super().__init__()
+        self.window, self.shift = window, window // 2 if shift else 0
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, heads, window)
+        self.norm2 = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, H, W, C) with H and W multiples of the window."""
+        n, h, wd, _ = x.shape
+        w, s = self.window, self.shift
+        y = self.norm1(x)
+        mask = None
+        if s:
+            y = F.pad(y, (0, 0, s, w - s, s, w - s))
+            real = F.pad(x.new_ones(1, h, wd, 1), (0, 0, s, w - s, s, w - s))
+            mask = (_windows(real, w)[..., 0] == 0).repeat(n, 1)
+        hp, wp = y.shape[1:3]
+        y = _unwindows(self.attn(_windows(y, w), mask), w, n, hp, wp)
+        if s:
+            y = y[:, s : s + h, s : s + wd]
+        x = x + y
+        return x + self.mlp(self.norm2(x))
+
+
+class Stage(nn.Module):
+    """Blocks alternating plain and shifted windows, on (N, C, H, W) feature maps."""
+
+    def __init__(self, dim: int, depth: int, heads: int, window: int, mlp_ratio: float) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            SwinBlock(dim, heads, window, mlp_ratio, shift=i % 2 == 1) for i in range(depth)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.permute(0, 2, 3, 1)
+        for block in self.blocks:
+            y = block(y)
+        return y.permute(0, 3, 1, 2)
+
+
+class SwinDemosaic(nn.Module):
+    """Input (N, 5, H, W): linear mosaic and `cfa.sites`, in phase. Output (N, 3, H, W) linear RGB."""
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__()
+        cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+        self.config = cfg
+        self.classic = ClassicDemosaic()
+        d, folded = cfg.dim, (cfg.in_channels + 3) * PERIOD * PERIOD
+        self.embed = nn.Sequential(nn.Conv2d(folded, d, 1), nn.Conv2d(d, d, 3, padding=1))
+        self.encoder = Stage(d, cfg.depths[0], cfg.heads, cfg.window, cfg.mlp_ratio)
+        self.down = nn.Conv2d(d, 2 * d, 2, stride=2)
+        self.bottleneck = Stage(2 * d, cfg.depths[1], 2 * cfg.heads, cfg.window, cfg.mlp_ratio)
+        self.up = nn.Sequential(nn.Conv2d(2 * d, 4 * d, 1), nn.PixelShuffle(2))
+        self.fuse = nn.Conv2d(2 * d, d, 1)
+        self.decoder = Stage(d, cfg.depths[2], cfg.heads, cfg.window, cfg.mlp_ratio)
+        self.norm = LayerNorm2d(d)
+        self.head = nn.Conv2d(d, 3 * PERIOD * PERIOD, 3, padding=1)
+        nn.init.zeros_(self.head.weight)  # starts as the classical pipeline
+        nn.init.zeros_(self.head.bias)
+
+    @staticmethod
+    def describe(**config: Any) -> dict[str, Any]:
+        cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+        fine, coarse = cfg.window * PERIOD, cfg.window * PERIOD * 2  # window sides in pixels
+        radius = 8 + (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
+        return {
+            "in_channels": cfg.in_channels,
+            "out_channels": 3,
+            "scale": 1,
+            "multiple_of": coarse,
+            "period": PERIOD,
+            "receptive_radius": radius,
+            "context_cap": 80,  # reach measured by gradients: aligned windows keep most paths short
+            "memory_per_pixel": 4 * cfg.dim * 6,
+            "dtypes": ("fp32", "bf16", "fp16"),
+        }
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        base = self.classic(x.float()).to(x.dtype)
+        f = self.embed(F.pixel_unshuffle(torch.cat([x, base], dim=1), PERIOD))
+        skip = self.encoder(f)
+        y = self.up(self.bottleneck(self.down(skip)))
+        y = self.decoder(self.fuse(torch.cat([y, skip], dim=1)))
+        return base + F.pixel_shuffle(self.head(self.norm(y)), PERIOD)
+
+    def config_dict(self) -> dict[str, Any]:
+        return asdict(self.config)
