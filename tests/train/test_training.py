@@ -155,3 +155,34 @@ def test_deblur_objective_gives_both_modes() -> None:
     assert any(same) and not all(same)  # blind crops see the blurred image twice, known ones the estimate
     cases = DeblurObjective().validation_cases(clean[:1], 0)
     assert [c[0] for c in cases][:2] == ["blind_g1.6", "known_g1.6"] and len(cases) == 8
+
+
+def test_demosaic_objective_makes_raw_frames_of_every_pattern() -> None:
+    from msimg.train.objectives import DemosaicObjective
+
+    clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float().repeat(16, 1, 1, 1) / 255
+    objective = DemosaicObjective(noiseless_fraction=0.0)
+    x, target = objective.degrade(clean, torch.Generator().manual_seed(0))
+    assert x.shape == (16, 5, 64, 64) and torch.equal(target, clean)
+    valid = x[:, 4]
+    assert torch.all(x[:, 0][valid == 0] == 0)  # holes read 0
+    holes = (valid == 0).flatten(1).any(dim=1)
+    assert holes.any() and not holes.all()  # HybridEVS frames with holes, and Bayer/Quad-Bayer without
+    cases = objective.validation_cases(clean[:1], 0)
+    assert [c[0] for c in cases] == ["evs", "bayer"]
+    torch.testing.assert_close(objective.present(torch.zeros(1)), torch.zeros(1))
+    assert objective.present(torch.tensor([0.2])) > 0.45  # linear model output -> sRGB for loss and metrics
+
+
+def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path: Path) -> None:
+    recipe = replace(
+        _recipe(data_dir, 2),
+        name="demosaic-tiny",
+        task="demosaic",
+        architecture="swin-demosaic",
+        config={"dim": 8, "depths": [1, 1, 1], "heads": 2, "window": 4},
+        crop=64,
+    )
+    entry = train(recipe, objective_for(recipe), tmp_path / "d.safetensors", tmp_path / "rd")
+    assert set(entry["metrics"]) == {"psnr_evs", "ssim_evs", "psnr_bayer", "ssim_bayer"}
+    assert entry["metrics"]["psnr_bayer"] > 25  # the zero-initialised head starts as Malvar-He-Cutler
