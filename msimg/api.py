@@ -49,7 +49,8 @@ def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
     """Restore one image held in memory.
 
     `image` is (H, W) or (H, W, C) with C in 1-4, uint8, uint16 or float32 (RGB order); the result has the
-    same dtype and layout (scaled for super-resolution; demosaic turns an (H, W) mosaic into 16-bit RGB).
+    same dtype and layout (scaled for super-resolution; demosaic turns an (H, W) mosaic into 16-bit RGB;
+    segment returns an (H, W) label map or boundary map).
     Options are the CLI's, in snake_case.
     """
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
@@ -58,7 +59,8 @@ def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
         raise UsageError(f"image dtype must be uint8, uint16 or float32, got {image.dtype}")
     pixels = image[..., None] if image.ndim == 2 else image
     out, _ = session(task, **options).restore(np.ascontiguousarray(pixels))
-    return out[..., 0] if image.ndim == 2 and out.shape[2] == 1 else out
+    one = out.shape[2] == 1 and (image.ndim == 2 or pixels.shape[2] != 1)  # a label map of a colour photo
+    return out[..., 0] if one else out
 
 
 def run_folder(

@@ -115,3 +115,22 @@ def dehaze_weights_home(weights_home: Path) -> Path:
     config = {**TINY_CONFIG, "in_channels": 6, "fusion": "attention"}
     ship_tiny(weights_home, "dehaze-gunet", "dehaze", config)
     return weights_home
+
+
+@pytest.fixture()
+def segment_weights_home(weights_home: Path) -> Path:
+    """`weights_home` plus the superpixel entry and a tiny random-weight boundary network."""
+    import torch
+
+    from msimg.models.boundary_net import BoundaryNet
+    from msimg.models.weights import save_manifest_entry, save_weights
+    from msimg.train.recipes import write_analytic
+
+    write_analytic("segment-superpixels")
+    config = {"width": 4, "blocks": [1, 1, 1], "kernel": 3}
+    torch.manual_seed(0)
+    path = weights_home / "segment-boundary.safetensors"
+    sha = save_weights(BoundaryNet(**config).eval(), path, "boundary-net", "segment")
+    entry = {"name": "segment-boundary", "task": "segment", "file": path.name, "architecture": "boundary-net"}
+    save_manifest_entry({**entry, "config": config, "scale": 1, "sha256": sha})
+    return weights_home

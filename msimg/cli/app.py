@@ -18,6 +18,7 @@ from msimg.cli.commands import (
     doctor,
     evaluate,
     models,
+    segment,
     super_resolve,
     train,
 )
@@ -58,6 +59,7 @@ app.command("denoise", no_args_is_help=True)(denoise.denoise)
 app.command("deblur", no_args_is_help=True)(deblur.deblur)
 app.command("super-resolve", no_args_is_help=True)(super_resolve.super_resolve)
 app.command("dehaze", no_args_is_help=True)(dehaze.dehaze)
+app.command("segment", no_args_is_help=True)(segment.segment)
 app.command("doctor")(doctor.doctor)
 app.command("train", no_args_is_help=True)(train.train)
 app.command("eval", no_args_is_help=True)(evaluate.evaluate)

@@ -182,16 +182,23 @@ _COMMON: dict[str, tuple[Any, Any]] = {
 
 
 def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a task command the common options; they reach it as one `common: CommonArgs` argument."""
+    """Give a task command the common options; they reach it as one `common: CommonArgs` argument.
+
+    A command may declare a common option itself (segment's `fmt`, whose values are its output kinds):
+    its own declaration is the one on the command line, and the value reaches both it and `common`.
+    """
     hints = typing.get_type_hints(func, include_extras=True)
     own = [
         p.replace(annotation=hints[p.name])
         for p in inspect.signature(func).parameters.values()
         if p.name != "common"
     ]
+    own_names = {p.name for p in own}
     kw = inspect.Parameter.KEYWORD_ONLY
     common = [
-        inspect.Parameter(n, kw, default=d, annotation=a) for n, (a, d) in _COMMON.items() if n != "inputs"
+        inspect.Parameter(n, kw, default=d, annotation=a)
+        for n, (a, d) in _COMMON.items()
+        if n != "inputs" and n not in own_names
     ]
     inputs_annotation, _ = _COMMON["inputs"]
     params = [
@@ -201,7 +208,7 @@ def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
-        args = CommonArgs(**{name: kwargs.pop(name) for name in _COMMON})
+        args = CommonArgs(**{n: kwargs[n] if n in own_names else kwargs.pop(n) for n in _COMMON})
         return func(common=args, **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -217,12 +217,12 @@ def _process(
             continue
         megapixels = image.width * image.height / 1e6
         try:
-            pixels, tile = session.restore(image.pixels, collect.reporter.partial, image.meta)
+            result, tile = session.restore_image(image, collect.reporter.partial)
         except Exception as err:
             seconds = time.perf_counter() - start
             collect.add(FileResult(job.name, None, "failed", seconds, megapixels, error=_describe(err)))
             continue
-        if not _put(write_q, (job, Image(pixels, image.meta), start, megapixels, tile), stop):
+        if not _put(write_q, (job, result, start, megapixels, tile), stop):
             return
 
 

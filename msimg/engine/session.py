@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from msimg.io.image import Image, ImageMeta
 from msimg.io.read import read_image
 from msimg.models.load import load_model, resolve_spec
 from msimg.tasks import get_task
-from msimg.tasks.base import Task, to_pixels, to_tensor
+from msimg.tasks.base import Plan, Task, to_pixels, to_tensor
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,17 @@ class Session:
             return self.task.read(path, self.options, max_pixels)
         return read_image(path, max_pixels)
 
+    def restore_image(
+        self, image: Image, progress: Callable[[float], None] | None = None
+    ) -> tuple[Image, int]:
+        """A decoded file -> the result to write, and the tile used. A task that describes its result as
+        data (segment's region table) leaves it in `meta.extra["document"]`, for the JSON writer."""
+        pixels, tile, plan = self._run(image.pixels, progress, image.meta)
+        extra = dict(image.meta.extra)
+        if plan.document is not None:
+            extra["document"] = plan.document(pixels)
+        return Image(pixels, dataclasses.replace(image.meta, extra=extra)), tile
+
     def restore(
         self,
         pixels: np.ndarray,
@@ -55,6 +67,12 @@ class Session:
         one band in float are in memory. The tile shrinks for this image only if it runs out of memory;
         `progress` gets the fraction done.
         """
+        pixels, tile, _ = self._run(pixels, progress, meta)
+        return pixels, tile
+
+    def _run(
+        self, pixels: np.ndarray, progress: Callable[[float], None] | None, meta: ImageMeta | None
+    ) -> tuple[np.ndarray, int, Plan]:
         h, w, channels = pixels.shape
         colour = pixels[..., : 1 if channels in (1, 2) else 3]
         options = self.options
@@ -95,7 +113,9 @@ class Session:
             out[..., -1] = np.clip(alpha, 0, 1) if alpha.dtype == np.float32 else alpha
         if plan.size is not None and plan.size != (w * s, h * s):
             out = _resize(out, plan.size).reshape(plan.size[1], plan.size[0], channels)
-        return out, used
+        if plan.finalize is not None:
+            out = plan.finalize(out)
+        return out, used, plan
 
 
 def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -84,7 +84,8 @@ def _format_suffix(fmt: str) -> str | None:
 
 def _looks_like_file(output: str) -> bool:
     """`-o` names a file (not a folder to create) when it has an image suffix and is not a folder."""
-    return Path(output).suffix.lower() in SUPPORTED_SUFFIXES and not Path(output).is_dir()
+    suffix = Path(output).suffix.lower()
+    return suffix in SUPPORTED_SUFFIXES | set(FORMAT_SUFFIX.values()) and not Path(output).is_dir()
 
 
 def _file_output(output: str, ext: str | None) -> Path:

@@ -8,6 +8,7 @@ inside TIFF is not written); JPEG and WebP keep both.
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -20,7 +21,14 @@ from msimg.errors import ImageWriteError
 from msimg.io.atomic import atomic_write_bytes
 from msimg.io.image import Image
 
-FORMAT_SUFFIX = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif", "webp": ".webp", "bmp": ".bmp"}
+FORMAT_SUFFIX = {
+    "png": ".png",
+    "jpeg": ".jpg",
+    "tiff": ".tif",
+    "webp": ".webp",
+    "bmp": ".bmp",
+    "json": ".json",  # a result described as data (segment's region table), not pixels
+}
 _ALIASES = {
     "jpg": "jpeg",
     "jpeg": "jpeg",
@@ -29,6 +37,7 @@ _ALIASES = {
     "tiff": "tiff",
     "webp": "webp",
     "bmp": "bmp",
+    "json": "json",
 }
 
 
@@ -37,7 +46,7 @@ def format_name(name: str) -> str:
     try:
         return _ALIASES[name.lower().lstrip(".")]
     except KeyError:
-        raise ImageWriteError(f"unknown image format '{name}' (png, jpg, tif, webp, bmp)") from None
+        raise ImageWriteError(f"unknown image format '{name}' (png, jpg, tif, webp, bmp, json)") from None
 
 
 def format_from_suffix(suffix: str) -> str:
@@ -51,6 +60,8 @@ def can_hold(fmt: str, dtype: np.dtype, channels: int) -> bool:
     WebP says yes to gray (it is widened to RGB on write); float32 fits TIFF only.
     """
     dtype = np.dtype(dtype)
+    if fmt == "json":
+        return True  # the document, whatever the pixels
     if fmt == "tiff":
         return dtype in (np.uint8, np.uint16, np.float32)
     if fmt == "png":
@@ -128,6 +139,11 @@ def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
     fmt = format_name(fmt)
     if not 1 <= quality <= 100:
         raise ImageWriteError(f"quality must be 1-100, not {quality}")
+    if fmt == "json":
+        document = image.meta.extra.get("document")
+        if document is None:
+            raise ImageWriteError("this task's results are images; JSON output is for segment's region table")
+        return (json.dumps(document) + "\n").encode()
     px = np.ascontiguousarray(image.pixels)
     channels = px.shape[2]
     if not can_hold(fmt, px.dtype, channels):

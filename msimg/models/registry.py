@@ -8,9 +8,11 @@ from typing import Any
 from msimg.errors import WeightsError
 
 ARCHITECTURES: dict[str, str] = {
+    "boundary-net": "msimg.models.boundary_net:BoundaryNet",
     "classic-demosaic": "msimg.models.classic_demosaic:ClassicDemosaic",
     "dark-channel-prior": "msimg.models.dcp:DarkChannelPrior",
     "gated-unet": "msimg.models.gated_unet:GatedUNet",
+    "identity": "msimg.models.identity:Identity",
     "swin-demosaic": "msimg.models.swin_demosaic:SwinDemosaic",
 }
 

@@ -17,6 +17,7 @@ TASKS: dict[str, str] = {
     "dehaze": "msimg.tasks.dehaze:TASK",
     "demosaic": "msimg.tasks.demosaic:TASK",
     "denoise": "msimg.tasks.denoise:TASK",
+    "segment": "msimg.tasks.segment:TASK",
     "super-resolve": "msimg.tasks.super_resolve:TASK",
 }
 

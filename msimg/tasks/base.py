@@ -37,6 +37,8 @@ class Plan:
     A task whose output differs in kind from its input (demosaic: a one-channel mosaic in, RGB out) sets
     `channels` (output colour channels) and `dtype` (output sample type), and `finish(y)` maps each band of
     model output, (1, C_out, h, W) float32, to output colour values in [0, 1] (per pixel, so tile-safe).
+    `finalize(out)` then works on the whole finished output (segment: regions from the boundary map), and
+    `document(out)` describes the final result as data for a JSON output (segment's region table).
     """
 
     model_input: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] = _rgb_only
@@ -47,6 +49,8 @@ class Plan:
     channels: int | None = None
     dtype: np.dtype | None = None
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None
+    finalize: Callable[[np.ndarray], np.ndarray] | None = None
+    document: Callable[[np.ndarray], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

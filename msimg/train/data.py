@@ -6,6 +6,7 @@ The validation split is chosen by file name (a stable hash), recorded in the man
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +54,15 @@ def split(folders: list[Path], fraction: float) -> Split:
     return Split([p for p in files if not is_validation(p, fraction)], val)
 
 
-class CropSampler:
-    """Random crops with flips and 90-degree rotations from images held in memory."""
+Loader = Callable[[Path], np.ndarray]  # a file -> (H, W, C) uint8: a photo, or a photo with its labels
 
-    def __init__(self, files: list[Path], crop: int, seed: int) -> None:
-        self.images = [im for im in map(load_rgb, files) if min(im.shape[:2]) >= crop]
+
+class CropSampler:
+    """Random crops with flips and 90-degree rotations from images held in memory (every channel moves
+    together, so labels stored as extra channels stay aligned)."""
+
+    def __init__(self, files: list[Path], crop: int, seed: int, load: Loader = load_rgb) -> None:
+        self.images = [im for im in map(load, files) if min(im.shape[:2]) >= crop]
         if not self.images:
             raise ValueError(f"no training image is at least {crop}x{crop}")
         weights = np.array([im.shape[0] * im.shape[1] for im in self.images], np.float64)
@@ -66,8 +71,8 @@ class CropSampler:
         self.rng = np.random.default_rng(seed)
 
     def batch(self, n: int) -> torch.Tensor:
-        """(n, 3, crop, crop) float32 in [0, 1]."""
-        out = np.empty((n, self.crop, self.crop, 3), np.uint8)
+        """(n, C, crop, crop) float32 in [0, 1]."""
+        out = np.empty((n, self.crop, self.crop, self.images[0].shape[2]), np.uint8)
         for k in range(n):
             im = self.images[self.rng.choice(len(self.images), p=self.p)]
             y = self.rng.integers(0, im.shape[0] - self.crop + 1)
@@ -79,11 +84,11 @@ class CropSampler:
         return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def validation_crops(files: list[Path], size: int) -> list[torch.Tensor]:
-    """Centre crops (at most size x size, cut to a multiple of 16) as (1, 3, h, w) tensors in [0, 1]."""
+def validation_crops(files: list[Path], size: int, load: Loader = load_rgb) -> list[torch.Tensor]:
+    """Centre crops (at most size x size, cut to a multiple of 16) as (1, C, h, w) tensors in [0, 1]."""
     crops = []
     for path in files:
-        im = load_rgb(path)
+        im = load(path)
         h, w = min(size, im.shape[0]) // 16 * 16, min(size, im.shape[1]) // 16 * 16
         y, x = (im.shape[0] - h) // 2, (im.shape[1] - w) // 2
         crop = np.ascontiguousarray(im[y : y + h, x : x + w])

@@ -17,7 +17,6 @@ import torch
 from safetensors.torch import load_file
 from tqdm import tqdm
 
-from msimg.metrics import psnr, ssim
 from msimg.models.registry import architecture
 from msimg.models.weights import save_manifest_entry, save_weights, weights_dir
 from msimg.train.data import CropSampler, split, validation_crops
@@ -62,6 +61,10 @@ class Objective(Protocol):
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
+    def load(self, path: Path) -> np.ndarray: ...
+
+    def scores(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, float]: ...
+
 
 def data_path(folder: str) -> Path:
     """Recipes record data folders relative to the project root, so they resolve the same from anywhere."""
@@ -77,23 +80,16 @@ def lr_at(step: int, recipe: Recipe) -> float:
     return recipe.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
 
 
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    return (x[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-
-
 def evaluate(
-    model: torch.nn.Module,
-    cases: list[tuple[str, torch.Tensor, torch.Tensor]],
-    present: Callable[[torch.Tensor], torch.Tensor],
+    model: torch.nn.Module, cases: list[tuple[str, torch.Tensor, torch.Tensor]], objective: Objective
 ) -> dict[str, float]:
-    """Mean PSNR/SSIM per case kind on 8-bit outputs, as a user would get them from a file."""
+    """Mean of the objective's scores per case kind (e.g. psnr_s25) over the validation cases."""
     sums: dict[str, list[float]] = {}
     model.eval()
     with torch.inference_mode():
         for kind, x, target in cases:
-            out, ref = _to_uint8(present(model(x))), _to_uint8(target)
-            sums.setdefault(f"psnr_{kind}", []).append(psnr(out, ref))
-            sums.setdefault(f"ssim_{kind}", []).append(ssim(out, ref))
+            for name, value in objective.scores(objective.present(model(x)), target).items():
+                sums.setdefault(f"{name}_{kind}", []).append(value)
     model.train()
     return {k: round(float(np.mean(v)), 4) for k, v in sums.items()}
 
@@ -129,10 +125,10 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     log = _Log(run_dir / "train.log")
     data = split([data_path(d) for d in recipe.data], recipe.val_fraction)
-    sampler = CropSampler(data.train, recipe.crop, recipe.seed)
+    sampler = CropSampler(data.train, recipe.crop, recipe.seed, objective.load)
     cases = [
         c
-        for i, crop in enumerate(validation_crops(data.validation, recipe.val_crop))
+        for i, crop in enumerate(validation_crops(data.validation, recipe.val_crop, objective.load))
         for c in objective.validation_cases(crop, i)
     ]
     model = architecture(recipe.architecture)(**recipe.config).to(memory_format=torch.channels_last)
@@ -178,7 +174,7 @@ def train(
         if step % 100 == 0:
             log.write(f"step {step} loss {avg:.5f} lr {lr_at(step, recipe):.2e} {seconds / step:.3f} s/step")
         if step % recipe.val_every == 0 or step == recipe.steps:
-            metrics = evaluate(model, cases, objective.present)
+            metrics = evaluate(model, cases, objective)
             history.append({"step": step, **metrics})
             line = f"validation step {step}: " + ", ".join(f"{k} {v}" for k, v in metrics.items())
             state = {
@@ -199,7 +195,7 @@ def train(
     bar.close()
     sha = save_weights(model, out, recipe.architecture, recipe.task, recipe.scale)
     model.load_state_dict(load_file(str(out)))  # measure what ships: the file's fp16 tensors
-    metrics = evaluate(model, cases, objective.present)
+    metrics = evaluate(model, cases, objective)
     entry = {
         "name": out.stem,
         "task": recipe.task,

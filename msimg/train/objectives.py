@@ -6,10 +6,14 @@ Each reuses the task's own `model_input`, so training feeds the network exactly 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
+from msimg.metrics import psnr, ssim
+from msimg.train.data import load_rgb
 from msimg.train.degrade import (
     bicubic_down,
     blur,
@@ -31,13 +35,24 @@ VALIDATION_SIGMAS = (15, 25, 50)
 
 
 class Plain:
-    """The usual case: the model's output is the image the user sees; Charbonnier loss."""
+    """The usual case: photos in, the model's output is the image the user sees; Charbonnier loss,
+    PSNR/SSIM on 8 bits."""
 
     def present(self, output: torch.Tensor) -> torch.Tensor:
         return output
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return charbonnier(pred, target)
+
+    def load(self, path: Path) -> np.ndarray:
+        return load_rgb(path)
+
+    def scores(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        """PSNR/SSIM of a (1, C, H, W) output on 8 bits, as a user would get it from a file."""
+        out, ref = (
+            (t[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy() for t in (output, target)
+        )
+        return {"psnr": psnr(out, ref), "ssim": ssim(out, ref)}
 
 
 class DenoiseObjective(Plain):
@@ -179,7 +194,7 @@ VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
 VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
 
 
-class DemosaicObjective:
+class DemosaicObjective(Plain):
     """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md): sRGB undone to linear
     light, a random white balance divided out, the CFA sampled (HybridEVS Quad-Bayer with event holes
     mostly, also plain Quad-Bayer and Bayer of any phase, so one model serves every pattern), shot and
@@ -252,11 +267,66 @@ def _raw_input(
     return torch.cat(inputs)
 
 
+VALIDATION_THRESHOLDS = tuple(np.linspace(0.05, 0.95, 19))
+
+
+class SegmentObjective(Plain):
+    """BSDS500 photos with their human boundaries: the annotators' agreement (the share of them who drew
+    a boundary at a pixel) rides along as a fourth channel, so crops, flips and rotations keep it aligned.
+
+    The boundary network returns the logits of every side output and of their fusion while training;
+    each gets the class-balanced cross-entropy of HED (boundary pixels are ~5 % of a photo, so they weigh
+    the share of non-boundary pixels), with boundary pixels weighted by their agreement. Validation: the
+    best F over thresholds of the thinned fused map against the annotators' boundaries (union), within
+    the BSDS distance tolerance."""
+
+    def load(self, path: Path) -> np.ndarray:
+        from msimg.segmentation.bsds import boundaries_of, load_ground_truth
+
+        rgb = load_rgb(path)
+        truths = load_ground_truth(path.parent.parent / "groundTruth" / f"{path.stem}.mat")
+        agreement = np.mean([boundaries_of(t) for t in truths], axis=0)
+        return np.concatenate([rgb, np.round(agreement * 255).astype(np.uint8)[..., None]], axis=2)
+
+    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return clean[:, :3], clean[:, 3:]
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return balanced_boundary_loss(pred, target)
+
+    def validation_cases(
+        self, clean: torch.Tensor, index: int
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        return [("bsds", clean[:, :3], clean[:, 3:])]
+
+    def scores(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        from msimg.segmentation.measures import boundary_pr_curve, bsds_tolerance, precision_recall_f
+
+        soft, truth = output[0, 0].numpy(), target[0, 0].numpy() > 0
+        curve = boundary_pr_curve(soft, [truth], VALIDATION_THRESHOLDS, bsds_tolerance(*soft.shape))
+        return {"f": max(precision_recall_f(c)[2] for c in curve)}
+
+
+def balanced_boundary_loss(logits: torch.Tensor, agreement: torch.Tensor) -> torch.Tensor:
+    """(N, K, H, W) logits of K boundary maps, (N, 1, H, W) annotator agreement in [0, 1] -> HED's
+    class-balanced binary cross-entropy summed over the K maps (deep supervision), per-pixel mean,
+    boundary pixels weighted by their agreement."""
+    positive = agreement > 0
+    share = positive.float().mean(dim=(1, 2, 3), keepdim=True)  # per image
+    weight = torch.where(positive, (1 - share) * agreement, share)
+    labels = positive.float().expand_as(logits)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, labels, weight=weight.expand_as(logits), reduction="none"
+    )
+    return bce.mean(dim=(2, 3)).sum(dim=1).mean()
+
+
 OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
     "demosaic": lambda recipe: DemosaicObjective(),
     "denoise": lambda recipe: DenoiseObjective(),
     "deblur": lambda recipe: DeblurObjective(),
     "dehaze": lambda recipe: DehazeObjective(),
+    "segment": lambda recipe: SegmentObjective(),
     "super-resolve": lambda recipe: SuperResolveObjective(
         recipe.scale, multiple=2 ** len(recipe.config["enc_blocks"])
     ),

@@ -387,9 +387,17 @@ def test_format_names_and_suffixes() -> None:
         ".bmp": "bmp",
     }.items():
         assert format_from_suffix(suffix) == fmt
-    assert {format_from_suffix(s) for s in SUPPORTED_SUFFIXES} == set(FORMAT_SUFFIX)
+    assert {format_from_suffix(s) for s in SUPPORTED_SUFFIXES} == set(FORMAT_SUFFIX) - {"json"}
     with pytest.raises(ImageWriteError):
         format_from_suffix(".gif")
+
+
+def test_json_output_needs_a_document() -> None:
+    pixels = np.zeros((2, 3, 1), np.uint16)
+    with pytest.raises(ImageWriteError, match="region table"):
+        encode_image(Image(pixels, ImageMeta("png")), "json")
+    data = encode_image(Image(pixels, ImageMeta("png", extra={"document": {"regions": []}})), "json")
+    assert data == b'{"regions": []}\n'
 
 
 @pytest.mark.parametrize(

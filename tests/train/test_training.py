@@ -4,6 +4,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -186,3 +187,32 @@ def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path:
     entry = train(recipe, objective_for(recipe), tmp_path / "d.safetensors", tmp_path / "rd")
     assert set(entry["metrics"]) == {"psnr_evs", "ssim_evs", "psnr_bayer", "ssim_bayer"}
     assert entry["metrics"]["psnr_bayer"] > 25  # the zero-initialised head starts as Malvar-He-Cutler
+
+
+def test_segment_training_on_a_bsds_like_folder(tmp_path: Path) -> None:
+    """Images with BSDS-style ground truth: the annotators' agreement rides along as a fourth channel, and
+    the boundary network trains and validates with the boundary F."""
+    from tests.segmentation.test_measures import write_bsds_mat
+
+    for i in range(8):
+        image = photo(96, 128, i)
+        write_png(tmp_path / "bsds" / "images" / f"{i}.png", image)
+        seg = np.zeros((96, 128), np.uint16)
+        seg[:, 64:] = 1
+        seg[48:, :64] = 2
+        (tmp_path / "bsds" / "groundTruth").mkdir(exist_ok=True)
+        write_bsds_mat(tmp_path / "bsds" / "groundTruth" / f"{i}.mat", [seg + 1, seg * 0 + 1], True)
+    objective = objective_for(replace(_recipe(tmp_path, 1), task="segment"))
+    stacked = objective.load(tmp_path / "bsds" / "images" / "0.png")
+    assert stacked.shape == (96, 128, 4)
+    assert set(np.unique(stacked[..., 3])) == {0, 128}  # one of the two annotators drew each boundary
+    recipe = replace(
+        _recipe(tmp_path / "bsds" / "images", 2),
+        name="segment-tiny",
+        task="segment",
+        architecture="boundary-net",
+        config={"width": 4, "blocks": [1, 1], "kernel": 3},
+        crop=64,
+    )
+    entry = train(recipe, objective, tmp_path / "s.safetensors", tmp_path / "rs")
+    assert set(entry["metrics"]) == {"f_bsds"} and 0 <= entry["metrics"]["f_bsds"] <= 1

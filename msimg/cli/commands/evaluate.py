@@ -1,7 +1,8 @@
-"""`msimg eval`: PSNR/SSIM of outputs against references, paired by relative path and stem."""
+"""`msimg eval`: outputs scored against references, paired by relative path and stem."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -10,11 +11,48 @@ import typer
 from msimg.cli.report import print_json, stderr_console
 from msimg.errors import UsageError
 
+Scorer = Callable[[Path, Path], dict[str, float]]
+
+
+def image_scorer(border: int) -> Scorer:
+    """PSNR/SSIM on RGB in [0, 255]; on Y with a `border` crop for super-resolution."""
+    from msimg.io.read import read_image
+    from msimg.metrics import psnr, rgb_to_y, ssim
+
+    def score(out: Path, ref: Path) -> dict[str, float]:
+        a, b = read_image(out).pixels, read_image(ref).pixels
+        if a.shape != b.shape:
+            raise UsageError(f"size {a.shape} differs from the reference's {b.shape}")
+        if border and a.shape[2] >= 3:
+            a, b = rgb_to_y(a[..., :3]), rgb_to_y(b[..., :3])
+        return {"psnr": psnr(a, b, border), "ssim": ssim(a, b, border)}
+
+    return score
+
+
+def segment_score(out: Path, ref: Path) -> dict[str, float]:
+    """A label map against the annotators' segmentations (BSDS .mat or a label PNG): covering, PRI,
+    VoI and boundary precision/recall/F."""
+    from msimg.io.read import read_image
+    from msimg.segmentation.bsds import load_ground_truth
+    from msimg.segmentation.measures import segmentation_scores
+
+    labels = read_image(out).pixels
+    if labels.shape[2] != 1:
+        raise UsageError("not a label map (one channel): write it with `msimg segment --format labels`")
+    truths = load_ground_truth(ref)
+    if truths[0].shape != labels.shape[:2]:
+        raise UsageError(f"size {labels.shape[:2]} differs from the reference's {truths[0].shape}")
+    return segmentation_scores(labels[..., 0], truths)
+
 
 def evaluate(
     task: Annotated[str, typer.Argument(help="The task the outputs come from (sets the convention).")],
-    input: Annotated[Path, typer.Option("--input", help="Folder of restored images.")],
-    ref: Annotated[Path, typer.Option("--ref", help="Folder of reference images, same relative names.")],
+    input: Annotated[Path, typer.Option("--input", help="Folder of restored images or label maps.")],
+    ref: Annotated[
+        Path,
+        typer.Option("--ref", help="Folder of references, same relative names (segment: BSDS .mat or PNG)."),
+    ],
     scale: Annotated[
         int, typer.Option(help="Super-resolution scale: PSNR/SSIM on Y with this border cropped.")
     ] = 0,
@@ -22,45 +60,41 @@ def evaluate(
         bool, typer.Option("--json", help="One JSON object per pair, then a summary.")
     ] = False,
 ) -> None:
-    """Score restored images against references (DESIGN section 7: RGB in [0, 255]; Y channel with a
-    `scale`-pixel border for super-resolution). A missing or unreadable pair is an error (exit 1).
+    """Score outputs against references (DESIGN section 7): PSNR/SSIM on RGB in [0, 255], on Y with a
+    `scale`-pixel border for super-resolution; for segment, the BSDS measures (segmentation covering,
+    probabilistic Rand index, variation of information, boundary precision/recall/F at the BSDS distance
+    tolerance). A missing or unreadable pair is an error (exit 1).
 
-    Example:
+    Examples:
 
       msimg eval denoise --input clean/ --ref originals/ --json
+
+      msimg eval segment --input regions/ --ref BSDS500/groundTruth/test/
     """
-    from msimg.io.read import SUPPORTED_SUFFIXES, read_image
-    from msimg.metrics import psnr, rgb_to_y, ssim
+    from msimg.io.read import SUPPORTED_SUFFIXES
+    from msimg.segmentation.bsds import GROUND_TRUTH_SUFFIXES
 
     for folder in (input, ref):
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a folder")
+    ref_suffixes = GROUND_TRUTH_SUFFIXES if task == "segment" else SUPPORTED_SUFFIXES
     refs = {
         p.relative_to(ref).with_suffix(""): p
         for p in sorted(ref.rglob("*"))
-        if p.suffix.lower() in SUPPORTED_SUFFIXES
+        if p.suffix.lower() in ref_suffixes
     }
     outs = [p for p in sorted(input.rglob("*")) if p.suffix.lower() in SUPPORTED_SUFFIXES]
     if not outs:
         raise UsageError(f"no images in {input}")
-    console, rows, failed = stderr_console(), [], 0
     border = scale if task == "super-resolve" or scale else 0
+    score = segment_score if task == "segment" else image_scorer(border)
+    console, rows, failed = stderr_console(), [], 0
     for out in outs:
         key = out.relative_to(input).with_suffix("")
         try:
             if key not in refs:
                 raise UsageError("no reference with that name")
-            a, b = read_image(out).pixels, read_image(refs[key]).pixels
-            if a.shape != b.shape:
-                raise UsageError(f"size {a.shape} differs from the reference's {b.shape}")
-            if border and a.shape[2] >= 3:
-                a, b = rgb_to_y(a[..., :3]), rgb_to_y(b[..., :3])
-            row = {
-                "input": str(out),
-                "ref": str(refs[key]),
-                "psnr": psnr(a, b, border),
-                "ssim": ssim(a, b, border),
-            }
+            row = {"input": str(out), "ref": str(refs[key]), **score(out, refs[key])}
         except Exception as err:
             failed += 1
             console.print(f"error: {out}: {err}")
@@ -69,14 +103,14 @@ def evaluate(
         if json_out:
             print_json(row)
         else:
-            typer.echo(f"{row['psnr']:7.2f} dB  {row['ssim']:.4f}  {out}")
-    if rows:
-        mean_psnr = sum(r["psnr"] for r in rows) / len(rows)
-        mean_ssim = sum(r["ssim"] for r in rows) / len(rows)
-        if json_out:
-            print_json(
-                {"summary": True, "pairs": len(rows), "failed": failed, "psnr": mean_psnr, "ssim": mean_ssim}
+            typer.echo(
+                "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("input", "ref")) + f"  {out}"
             )
+    if rows:
+        keys = [k for k in rows[0] if k not in ("input", "ref")]
+        means = {k: sum(r[k] for r in rows) / len(rows) for k in keys}
+        if json_out:
+            print_json({"summary": True, "pairs": len(rows), "failed": failed, **means})
         else:
-            typer.echo(f"mean over {len(rows)} pairs: PSNR {mean_psnr:.2f} dB, SSIM {mean_ssim:.4f}")
+            typer.echo(f"mean over {len(rows)} pairs: " + ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
     raise typer.Exit(1 if failed else 0)

@@ -1,0 +1,1 @@
+"""Class-agnostic segmentation: regions from boundary maps, superpixels, and the BSDS measures."""
