@@ -24,8 +24,8 @@ from msimg.models.blocks import GatedBlock
 @dataclass(frozen=True)
 class BoundaryNetConfig:
     in_channels: int = 3
-    width: int = 24
-    blocks: tuple[int, ...] = (2, 2, 2, 2)  # gated blocks per stage; stage k runs at 1 / 2**k
+    width: int = 16
+    blocks: tuple[int, ...] = (1, 2, 2, 2)  # gated blocks per stage; stage k runs at 1 / 2**k
     kernel: int = 5
 
 

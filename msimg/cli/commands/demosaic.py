@@ -81,9 +81,9 @@ def demosaic(
     output_space: Annotated[str, typer.Option(help="srgb or linear.")] = "srgb",
     output_depth: Annotated[int, typer.Option(help="Bits per output sample: 16 or 8.")] = 16,
 ) -> None:
-    """Turn RAW mosaics into RGB: event-camera (HybridEVS) Quad-Bayer frames with missing event pixels,
-    plain Quad-Bayer and Bayer mosaics, and camera RAW files (DNG, CR2, NEF, ARW, ...).
+    """Turn RAW mosaics into RGB: event-camera Quad-Bayer frames with holes, Bayer, camera RAW.
 
+    Event-camera (HybridEVS) frames are Quad-Bayer mosaics whose event pixels carry no colour.
     Inputs: headerless .bin/.raw (give --width/--height/--bit-depth; MIPI challenge files carry their
     size), .npy arrays, one-channel 16-bit PNG/TIFF mosaics and camera RAW (levels, white balance and
     colour matrix from the file). Output: 16-bit PNG (TIFF with --format tif), sRGB unless

@@ -60,8 +60,10 @@ def evaluate(
         bool, typer.Option("--json", help="One JSON object per pair, then a summary.")
     ] = False,
 ) -> None:
-    """Score outputs against references (DESIGN section 7): PSNR/SSIM on RGB in [0, 255], on Y with a
-    `scale`-pixel border for super-resolution; for segment, the BSDS measures (segmentation covering,
+    """Score outputs against references: PSNR/SSIM, or the BSDS measures for segment.
+
+    DESIGN section 7: PSNR/SSIM on RGB in [0, 255], on Y with a `scale`-pixel border for
+    super-resolution; for segment, the BSDS measures (segmentation covering,
     probabilistic Rand index, variation of information, boundary precision/recall/F at the BSDS distance
     tolerance). A missing or unreadable pair is an error (exit 1).
 

@@ -31,8 +31,10 @@ def train(
         Path | None, typer.Option(help="Checkpoints and train.log; default: runs/<name>.")
     ] = None,
 ) -> None:
-    """Train a model on 2 CPU cores or a GPU-less laptop: random crops, on-the-fly degradations,
-    AdamW with a cosine schedule, validation on a held-out split, checkpoints and resume.
+    """Train or retrain a task's model from its recipe, on CPU cores or a GPU.
+
+    Random crops, degradations made afresh at every step, AdamW with a cosine schedule, validation on a
+    held-out split, checkpoints and resume.
 
     Examples:
 
