@@ -16,9 +16,11 @@ def _as_255(x: np.ndarray) -> np.ndarray:
 
 
 def rgb_to_y(x: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma on the 8-bit scale, as BasicSR/MATLAB compute it (16-235)."""
+    """ITU-R BT.601 luma as BasicSR/MATLAB compute it (16-235 on the 8-bit scale), returned as float64
+    in [0, 1] (that scale / 255) so `psnr` and `ssim` read it like any float image."""
     x = _as_255(x)
-    return (16.0 + (65.481 * x[..., 0] + 128.553 * x[..., 1] + 24.966 * x[..., 2]) / 255.0)[..., None]
+    y = 16.0 + (65.481 * x[..., 0] + 128.553 * x[..., 1] + 24.966 * x[..., 2]) / 255.0
+    return (y / 255.0)[..., None]
 
 
 def psnr(a: np.ndarray, b: np.ndarray, border: int = 0) -> float:

@@ -38,3 +38,15 @@ def test_run_folder_report(weights_home: Path, tmp_path: Path) -> None:
     report = msimg.run_folder("denoise", str(tmp_path / "in"), str(tmp_path / "out"), sigma=5)
     assert report.count("done") == 1 and report.exit_code == 1
     assert [Path(r.input).name for r in report.failed] == ["b.png"]
+
+
+def test_y_channel_psnr_sees_the_difference() -> None:
+    """Regression: Y on the 8-bit scale was read as a [0, 1] float image, so every Y-PSNR was infinite."""
+    from msimg.metrics import psnr, rgb_to_y
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-3, 4, a.shape), 0, 255).astype(np.uint8)
+    y_psnr = psnr(rgb_to_y(a), rgb_to_y(b), border=2)
+    assert 35 < y_psnr < 60
+    assert rgb_to_y(np.full((1, 1, 3), 255, np.uint8))[0, 0, 0] * 255 == pytest.approx(235.0)

@@ -28,9 +28,6 @@ def super_resolve(
 
     Alpha is enlarged alongside; 16-bit and gray images keep their type.
 
-    Not shipped yet: train the models with `msimg train super-resolve --recipe sr-x2` (then sr-x3, sr-x4),
-    or pass --model PATH.
-
     Examples:
 
       msimg super-resolve photos/ -o large/ --scale 2
