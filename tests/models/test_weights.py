@@ -41,7 +41,7 @@ def test_pth_state_dict_loads_as_weights_only(weights_home: Path, tmp_path: Path
     torch.save({"params": module.state_dict()}, path)
     model = load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
     x = torch.rand(1, 4, 8, 8)
-    assert torch.allclose(model.module(x), module.eval()(x))
+    assert torch.allclose(model.module(x), module.eval()(x), atol=1e-5)  # memory layouts round apart
 
 
 class Payload:
