@@ -23,7 +23,7 @@ DEFAULT_THRESHOLD = 0.5  # the hierarchy's cut when neither --segments nor --thr
 DEFAULT_SUPERPIXELS = 200
 SUPERPIXEL_PARAMS: dict[str, dict[str, float]] = {  # tuned on training images by `make bench`
     "slic": {"compactness": 10.0},
-    "felzenszwalb": {"scale": 400.0, "sigma": 0.8, "min_size": 50},
+    "felzenszwalb": {"scale": 300.0, "sigma": 0.8, "min_size": 500},
 }
 BORDER = (255, 40, 40)  # overlay border colour, 8-bit RGB
 
