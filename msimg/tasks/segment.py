@@ -90,20 +90,15 @@ def overlay(colour: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def region_table(labels: np.ndarray, colour: np.ndarray) -> dict[str, Any]:
-    """Per region: area, bounding box (x, y, width, height) and mean colour on the 8-bit scale."""
-    flat = labels.ravel().astype(np.int64)
+    """Per region: area, bounding box (x, y, width, height) and mean colour on the 8-bit scale.
+
+    Bounding boxes come from `scipy.ndimage.find_objects` (one pass, no per-pixel coordinate arrays)."""
+    from scipy import ndimage
+
+    flat = labels.ravel().astype(np.intp)
     n = int(flat.max()) + 1 if flat.size else 0
     area = np.bincount(flat, minlength=n)
-    rows, cols = np.divmod(np.arange(flat.size), labels.shape[1])
-    big = np.iinfo(np.int64).max
-    x0 = np.full(n, big)
-    y0 = np.full(n, big)
-    x1 = np.zeros(n, np.int64)
-    y1 = np.zeros(n, np.int64)
-    np.minimum.at(x0, flat, cols)
-    np.minimum.at(y0, flat, rows)
-    np.maximum.at(x1, flat, cols)
-    np.maximum.at(y1, flat, rows)
+    boxes = ndimage.find_objects(labels.astype(np.int32) + 1, max_label=n)
     values = to_float(colour)[0].reshape(-1, colour.shape[2]) * 255
     means = np.stack([np.bincount(flat, values[:, c], minlength=n) for c in range(values.shape[1])], 1)
     means /= np.maximum(area, 1)[:, None]
@@ -114,10 +109,10 @@ def region_table(labels: np.ndarray, colour: np.ndarray) -> dict[str, Any]:
             {
                 "label": i,
                 "area": int(area[i]),
-                "bbox": [int(x0[i]), int(y0[i]), int(x1[i] - x0[i] + 1), int(y1[i] - y0[i] + 1)],
+                "bbox": [box[1].start, box[0].start, box[1].stop - box[1].start, box[0].stop - box[0].start],
                 "mean_colour": [round(float(v), 2) for v in means[i]],
             }
-            for i in range(n)
+            for i, box in enumerate(boxes)
         ],
     }
 
