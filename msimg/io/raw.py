@@ -19,7 +19,7 @@ from msimg.engine.options import DEFAULT_MAX_PIXELS
 from msimg.errors import ImageReadError, UsageError
 from msimg.io.read import check_size, quiet_tifffile, read_image
 
-__all__ = ["BIT_DEPTHS", "RAW_SUFFIXES", "RawFrame", "RawLayout", "read_raw"]
+__all__ = ["BIT_DEPTHS", "RAW_SUFFIXES", "RawFrame", "RawLayout", "develop_with_libraw", "read_raw"]
 
 RAW_SUFFIXES = frozenset(
     {".bin", ".raw", ".npy", ".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".raf", ".orf", ".rw2", ".pef"}
@@ -327,6 +327,36 @@ def _read_camera_raw(path: Path, max_pixels: int) -> RawFrame:
     if (black == black.flat[0]).all():
         black = black[:1, :1]
     return RawFrame(mosaic, white, np.ascontiguousarray(black), pattern, wb, matrix)
+
+
+def develop_with_libraw(
+    path: Path, wb: tuple[float, float, float] | None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """A camera RAW file developed by LibRaw itself (its default AHD demosaic, its colour matrix), as
+    (H, W, 3) uint16 linear sRGB: the comparison `demosaic --method libraw` offers. `wb` None = as shot.
+    Not rotated by the file's orientation flag, like msimg's own path."""
+    import rawpy
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in _HEADERLESS or suffix == ".npy" or (suffix in _IMAGE and not _is_cfa_tiff(path)):
+        raise ImageReadError("--method libraw reads camera RAW files only (DNG, CR2, NEF, ARW, ...)")
+    if not path.is_file():
+        raise ImageReadError("no such file")
+    try:
+        with rawpy.imread(str(path)) as raw:
+            check_size(raw.sizes.width, raw.sizes.height, max_pixels)
+            return raw.postprocess(
+                use_camera_wb=wb is None,
+                user_wb=None if wb is None else [wb[0], wb[1], wb[2], wb[1]],
+                output_color=rawpy.ColorSpace.sRGB,
+                gamma=(1, 1),
+                no_auto_bright=True,
+                output_bps=16,
+                user_flip=0,
+            )
+    except (rawpy.LibRawError, rawpy.NotSupportedError, NotImplementedError, RuntimeError, OSError) as err:
+        raise ImageReadError(f"unreadable camera RAW ({_libraw_cause(err)})") from err
 
 
 def _libraw_cause(err: Exception) -> str:

@@ -81,11 +81,11 @@ class Task:
 
 
 def to_tensor(colour: np.ndarray) -> torch.Tensor:
-    """(H, W, 1|3) float32 -> (1, 3, H, W); gray is repeated, because every model sees RGB."""
+    """(H, W, 1|3) float32 -> (1, 3, H, W), a view: every model sees RGB, and a gray image is expanded
+    to three channels without copying (a one-channel mosaic would otherwise be copied twice per band)."""
     import torch
 
-    rgb = np.repeat(colour, 3, axis=2) if colour.shape[2] == 1 else colour
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+    return torch.from_numpy(np.ascontiguousarray(colour)).permute(2, 0, 1)[None].expand(-1, 3, -1, -1)
 
 
 def to_pixels(y: torch.Tensor, channels: int) -> np.ndarray:

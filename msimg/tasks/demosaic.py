@@ -23,10 +23,10 @@ from msimg import cfa
 from msimg.colour import srgb_encode
 from msimg.errors import ImageReadError, UsageError
 from msimg.io.image import Image, ImageMeta
-from msimg.io.raw import RAW_SUFFIXES, RawFrame, RawLayout, read_raw
+from msimg.io.raw import RAW_SUFFIXES, RawFrame, RawLayout, develop_with_libraw, read_raw
 from msimg.tasks.base import Plan, Task
 
-METHODS = {"net": "demosaic-swin", "classic": "demosaic-classic"}
+METHODS = {"net": "demosaic-swin", "classic": "demosaic-classic", "libraw": "demosaic-libraw"}
 SPACES = ("srgb", "linear")
 DEFAULT_PATTERN = "quad-bayer-evs"
 
@@ -76,7 +76,10 @@ class DemosaicOptions:
 
 
 def read(path: Path, options: DemosaicOptions, max_pixels: int) -> Image:
-    """A RAW file -> its mosaic as a one-channel image; the file's facts ride along in `meta.extra`."""
+    """A RAW file -> its mosaic as a one-channel image; the file's facts ride along in `meta.extra`.
+    With `--method libraw`, LibRaw develops the file here and the result is linear sRGB."""
+    if options.method == "libraw":
+        return Image(develop_with_libraw(path, options.wb, max_pixels), ImageMeta("raw"))
     frame = read_raw(path, options.layout(), max_pixels)
     return Image(frame.mosaic[..., None], ImageMeta("raw", extra={"raw": frame}))
 
@@ -124,7 +127,27 @@ def model_input(
     return torch.cat([linear, sites], dim=1)
 
 
+def encode(linear: torch.Tensor, space: str) -> torch.Tensor:
+    """Linear sRGB -> the output space, clipped to the displayable range."""
+    linear = linear.clamp(0, 1)
+    return srgb_encode(linear) if space == "srgb" else linear
+
+
+def _libraw_plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
+    """LibRaw has developed the file (`read`); only the output space and depth are left to do."""
+    if colour.shape[2] != 3:
+        raise ImageReadError("--method libraw develops camera RAW files; give it the file, not a mosaic")
+    return Plan(
+        model_input=lambda rgb, _: rgb,
+        channels=3,
+        dtype=np.dtype(np.uint16 if options.output_depth == 16 else np.uint8),
+        finish=lambda linear: encode(linear, options.output_space),
+    )
+
+
 def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
+    if options.method == "libraw":
+        return _libraw_plan(colour, options)
     if colour.shape[2] != 1:
         raise ImageReadError("demosaic takes a one-channel mosaic, got a colour image")
     frame = options.frame
@@ -168,8 +191,7 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
     def finish(linear: torch.Tensor) -> torch.Tensor:
         if matrix is not None:
             linear = torch.einsum("ij,njhw->nihw", matrix.to(linear), linear)
-        linear = linear.clamp(0, 1)
-        return srgb_encode(linear) if options.output_space == "srgb" else linear
+        return encode(linear, options.output_space)
 
     return Plan(
         model_input=model_input_of,

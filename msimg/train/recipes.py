@@ -150,6 +150,13 @@ ANALYTIC: dict[str, dict[str, Any]] = {
         "rows and columns 1 and 2 of each 4x4 tile; Malvar, He, Cutler: High-quality linear interpolation "
         "for demosaicing of Bayer-patterned color images (ICASSP 2004)",
     },
+    "demosaic-libraw": {
+        "task": "demosaic",
+        "architecture": "identity",
+        "config": {},
+        "reference": "LibRaw's own development through rawpy (AHD demosaic, its colour matrix), for "
+        "comparison; the model passes the developed image through",
+    },
     "dehaze-dcp": {
         "task": "dehaze",
         "architecture": "dark-channel-prior",

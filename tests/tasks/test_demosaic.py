@@ -99,6 +99,21 @@ def test_dng_levels_white_balance_and_matrix_from_the_file(tmp_path: Path, layou
     np.testing.assert_allclose(patch_means(rgb), CHART, atol=2.0)
 
 
+def test_libraw_method_develops_camera_raw_for_comparison(tmp_path: Path) -> None:
+    raw = capture("bayer-rggb", 12, black=64)
+    neutral = tuple(1 / GAINS)
+    srgb_camera = np.linalg.inv(XYZ_FROM_SRGB)
+    path = write_dng(tmp_path / "shot.dng", raw, "rggb", (64,), 4095, srgb_camera, neutral)
+    code = main(["demosaic", str(path), "-o", str(tmp_path / "lr.png"), "--method", "libraw", "--quiet"])
+    assert code == 0
+    rgb = read_image(tmp_path / "lr.png").pixels
+    assert rgb.dtype == np.uint16 and rgb.shape == (96, 144, 3)
+    np.testing.assert_allclose(patch_means(rgb), CHART, atol=3.0)
+    write_bin(tmp_path / "frame.bin", capture("bayer-rggb", 10), header=True)
+    code = main(["demosaic", str(tmp_path / "frame.bin"), "-o", str(tmp_path / "x"), "--method", "libraw"])
+    assert code == 1  # a headerless dump is no camera RAW: a one-line error for the file, exit 1
+
+
 def test_wrong_white_balance_shows(tmp_path: Path) -> None:
     path = write_bin(tmp_path / "frame.bin", capture("quad-bayer-evs", 10), header=True)
     rgb = demosaic(path, tmp_path / "frame.png")  # no --wb: the grey patch turns green

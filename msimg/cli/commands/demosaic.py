@@ -32,7 +32,10 @@ def demosaic(
     common: CommonArgs,
     method: Annotated[
         str,
-        typer.Option(help="net (the trained network) or classic (hole fill, remosaic, Malvar-He-Cutler)."),
+        typer.Option(
+            help="net (the trained network), classic (hole fill, remosaic, Malvar-He-Cutler) or libraw "
+            "(camera RAW only: LibRaw's own AHD development, for comparison)."
+        ),
     ] = "net",
     pattern: Annotated[
         str | None,
