@@ -90,11 +90,11 @@ def demosaic(
     Inputs: headerless .bin/.raw (give --width/--height/--bit-depth; MIPI challenge files carry their
     size), .npy arrays, one-channel 16-bit PNG/TIFF mosaics and camera RAW (levels, white balance and
     colour matrix from the file). Output: 16-bit PNG (TIFF with --format tif), sRGB unless
-    --output-space linear. The network is not shipped yet: use --method classic.
+    --output-space linear. The network is the default; --method classic needs no model.
 
     Examples:
 
-      msimg demosaic frames/ -o rgb/ --method classic
+      msimg demosaic frames/ -o rgb/
 
       msimg demosaic frame.bin --width 2448 --height 3264 --bit-depth 10
 
