@@ -332,21 +332,27 @@ def _read_camera_raw(path: Path, max_pixels: int) -> RawFrame:
 def develop_with_libraw(
     path: Path, wb: tuple[float, float, float] | None, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> np.ndarray:
-    """A camera RAW file developed by LibRaw itself (its default AHD demosaic, its colour matrix), as
-    (H, W, 3) uint16 linear sRGB: the comparison `demosaic --method libraw` offers. `wb` None = as shot.
-    Not rotated by the file's orientation flag, like msimg's own path."""
+    """A camera RAW file developed by LibRaw itself (its default demosaic, AHD for Bayer; its colour
+    matrix), as (H, W, 3) float32 linear sRGB: the comparison `demosaic --method libraw` offers. `wb` None
+    = as shot. Not rotated by the file's orientation flag, like msimg's own path.
+
+    LibRaw divides the white-balance gains by their smallest; msimg applies them as given (green = 1 for
+    the file's own), so the result is scaled back by that smallest gain to match msimg's exposure."""
     import rawpy
 
     path = Path(path)
+    if path.is_dir():
+        raise ImageReadError("is a folder, not an image")
+    if not path.exists():
+        raise ImageReadError("no such file")
     suffix = path.suffix.lower()
     if suffix in _HEADERLESS or suffix == ".npy" or (suffix in _IMAGE and not _is_cfa_tiff(path)):
         raise ImageReadError("--method libraw reads camera RAW files only (DNG, CR2, NEF, ARW, ...)")
-    if not path.is_file():
-        raise ImageReadError("no such file")
     try:
         with rawpy.imread(str(path)) as raw:
             check_size(raw.sizes.width, raw.sizes.height, max_pixels)
-            return raw.postprocess(
+            gains = wb if wb is not None else _gains(raw.camera_whitebalance)
+            rgb = raw.postprocess(
                 use_camera_wb=wb is None,
                 user_wb=None if wb is None else [wb[0], wb[1], wb[2], wb[1]],
                 output_color=rawpy.ColorSpace.sRGB,
@@ -357,6 +363,8 @@ def develop_with_libraw(
             )
     except (rawpy.LibRawError, rawpy.NotSupportedError, NotImplementedError, RuntimeError, OSError) as err:
         raise ImageReadError(f"unreadable camera RAW ({_libraw_cause(err)})") from err
+    scale = min(gains) if gains is not None else 1.0
+    return rgb.astype(np.float32) * np.float32(scale / 65535)
 
 
 def _libraw_cause(err: Exception) -> str:

@@ -70,6 +70,19 @@ class DemosaicOptions:
         if self.mask is not None and not Path(self.mask).is_file():
             raise UsageError(f"--mask {self.mask}: file not found")
         self.layout()  # checks the headerless-file options once, before any file is read
+        if self.method == "libraw":
+            ignored = {
+                "--pattern": self.pattern,
+                "--width/--height": self.width,
+                "--bit-depth": self.bit_depth,
+                "--packed": self.packed or None,
+                "--black-level": self.black_level,
+                "--white-level": self.white_level,
+                "--mask": self.mask,
+            }
+            given = [name for name, value in ignored.items() if value is not None]
+            if given:
+                raise UsageError(f"--method libraw takes everything from the file; drop {', '.join(given)}")
 
     def layout(self) -> RawLayout:
         return RawLayout(self.width, self.height, self.bit_depth, self.packed)

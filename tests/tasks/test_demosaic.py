@@ -109,9 +109,18 @@ def test_libraw_method_develops_camera_raw_for_comparison(tmp_path: Path) -> Non
     rgb = read_image(tmp_path / "lr.png").pixels
     assert rgb.dtype == np.uint16 and rgb.shape == (96, 144, 3)
     np.testing.assert_allclose(patch_means(rgb), CHART, atol=3.0)
+    # a white balance whose smallest gain is not green: LibRaw rescales it, msimg matches the exposure
+    wb = ("--wb", "1,0.5,0.75", "--quiet")
+    assert main(["demosaic", str(path), "-o", str(tmp_path / "l.png"), "--method", "libraw", *wb]) == 0
+    assert main(["demosaic", str(path), "-o", str(tmp_path / "c.png"), "--method", "classic", *wb]) == 0
+    darker = patch_means(read_image(tmp_path / "l.png").pixels)
+    assert darker[1, 1, 1] < 100  # half the exposure, not the full one
+    np.testing.assert_allclose(darker, patch_means(read_image(tmp_path / "c.png").pixels), atol=3.0)
     write_bin(tmp_path / "frame.bin", capture("bayer-rggb", 10), header=True)
     code = main(["demosaic", str(tmp_path / "frame.bin"), "-o", str(tmp_path / "x"), "--method", "libraw"])
     assert code == 1  # a headerless dump is no camera RAW: a one-line error for the file, exit 1
+    with pytest.raises(UsageError, match="drop --pattern"):
+        DemosaicOptions(method="libraw", pattern="bayer-rggb")
 
 
 def test_wrong_white_balance_shows(tmp_path: Path) -> None:
