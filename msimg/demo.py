@@ -168,6 +168,17 @@ def demo_demosaic() -> int:
     return code
 
 
+def demo_segment() -> int:
+    """The samples split into 12 regions each, drawn over the photo."""
+    out = OUT / "segmented"
+    method = "net" if "segment-boundary" in load_manifest() else "felzenszwalb"
+    options = ("--method", method, "--format", "overlay", "--overwrite")
+    code = run("segment", SAMPLES, out, *options, *(("--segments", "12") if method == "net" else ()))
+    if code == 0:
+        print(f"region borders drawn over the samples: {out}")
+    return code
+
+
 def main() -> int:
     shipped = {entry["task"] for entry in load_manifest().values()}
     demos = [
@@ -176,6 +187,7 @@ def main() -> int:
         ("deblur", demo_deblur),
         ("dehaze", demo_dehaze),
         ("demosaic", demo_demosaic),
+        ("segment", demo_segment),
     ]
     codes = [demo() for task, demo in demos if task in shipped]
     return max(codes, default=0)

@@ -169,7 +169,12 @@ def _spawn(src: Path, out: Path, weights: Path) -> subprocess.Popen:
         "32",
         "--quiet",
     ]
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # A shell starts background jobs with SIGINT ignored, and a child inherits that: give the batch the
+    # default disposition, as in a terminal, whatever started the tests.
+    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    return subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=restore_sigint
+    )
 
 
 def test_sigkill_then_resume(tmp_path: Path, weights_home: Path) -> None:
