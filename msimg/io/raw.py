@@ -9,8 +9,11 @@ black subtraction and scaling happen once, in the task, whatever the source. Eve
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,23 +95,34 @@ class RawFrame:
 
 def read_raw(path: Path, layout: RawLayout = RawLayout(), max_pixels: int = DEFAULT_MAX_PIXELS) -> RawFrame:
     """Read one mosaic, choosing the reader by the (lower-case) suffix. Raises `ImageReadError`."""
-    path = Path(path)
+    path = _existing(path)
     suffix = path.suffix.lower()
-    if path.is_dir():
-        raise ImageReadError("is a folder, not an image")
-    if not path.exists():
-        raise ImageReadError("no such file")
     if suffix in _HEADERLESS:
         return _read_headerless(path, layout, max_pixels)
     if suffix == ".npy":
         return _read_npy(path, layout, max_pixels)
-    if suffix in _IMAGE:
-        if _is_cfa_tiff(path):
-            return _read_camera_raw(path, max_pixels)
-        return _read_image_mosaic(path, layout, max_pixels)
-    if suffix in RAW_SUFFIXES:
+    if _is_camera_raw(path):
         return _read_camera_raw(path, max_pixels)
+    if suffix in _IMAGE:
+        return _read_image_mosaic(path, layout, max_pixels)
     raise ImageReadError(f"not a RAW mosaic ({suffix or 'no suffix'}); expected one of {_suffix_list()}")
+
+
+def _existing(path: Path) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise ImageReadError("is a folder, not an image")
+    if not path.exists():
+        raise ImageReadError("no such file")
+    return path
+
+
+def _is_camera_raw(path: Path) -> bool:
+    """A file for LibRaw: a camera RAW suffix, or a TIFF that holds a CFA (DNGs often end in .tif)."""
+    suffix = path.suffix.lower()
+    if suffix in _IMAGE:
+        return _is_cfa_tiff(path)
+    return suffix in RAW_SUFFIXES and suffix not in _HEADERLESS and suffix != ".npy"
 
 
 def _suffix_list() -> str:
@@ -304,26 +318,34 @@ def _read_image_mosaic(path: Path, layout: RawLayout, max_pixels: int) -> RawFra
 # camera RAW (rawpy / LibRaw)
 
 
-def _read_camera_raw(path: Path, max_pixels: int) -> RawFrame:
+@contextmanager
+def _libraw(path: Path, max_pixels: int) -> Iterator[Any]:
+    """rawpy's handle on a camera RAW file, its size checked before LibRaw unpacks the pixels; LibRaw's
+    failures become `ImageReadError`s with LibRaw's own message."""
     import rawpy
 
     try:
         with rawpy.imread(str(path)) as raw:
-            sizes = raw.sizes
-            check_size(sizes.width, sizes.height, max_pixels)  # before LibRaw unpacks the pixels
-            cfa = _visible_cfa(raw.raw_pattern, sizes.top_margin, sizes.left_margin)
-            pattern = _pattern_name(cfa, raw.color_desc.decode("ascii", "replace"))
-            mosaic = np.array(raw.raw_image_visible, dtype=np.uint16)  # a copy: LibRaw frees its buffer
-            black = np.asarray(raw.black_level_per_channel, np.float32)[cfa]
-            white = float(raw.white_level)
-            matrix = _camera_matrix(np.asarray(raw.rgb_xyz_matrix), np.asarray(raw.color_matrix))
-            wb = _gains(raw.camera_whitebalance)
-            if wb is None and matrix is not None:
-                wb = _gains(raw.daylight_whitebalance)
+            check_size(raw.sizes.width, raw.sizes.height, max_pixels)
+            yield raw
     except ImageReadError:
         raise
     except (rawpy.LibRawError, rawpy.NotSupportedError, NotImplementedError, RuntimeError, OSError) as err:
         raise ImageReadError(f"unreadable camera RAW ({_libraw_cause(err)})") from err
+
+
+def _read_camera_raw(path: Path, max_pixels: int) -> RawFrame:
+    with _libraw(path, max_pixels) as raw:
+        sizes = raw.sizes
+        cfa = _visible_cfa(raw.raw_pattern, sizes.top_margin, sizes.left_margin)
+        pattern = _pattern_name(cfa, raw.color_desc.decode("ascii", "replace"))
+        mosaic = np.array(raw.raw_image_visible, dtype=np.uint16)  # a copy: LibRaw frees its buffer
+        black = np.asarray(raw.black_level_per_channel, np.float32)[cfa]
+        white = float(raw.white_level)
+        matrix = _camera_matrix(np.asarray(raw.rgb_xyz_matrix), np.asarray(raw.color_matrix))
+        wb = _gains(raw.camera_whitebalance)
+        if wb is None and matrix is not None:
+            wb = _gains(raw.daylight_whitebalance)
     if (black == black.flat[0]).all():
         black = black[:1, :1]
     return RawFrame(mosaic, white, np.ascontiguousarray(black), pattern, wb, matrix)
@@ -340,31 +362,22 @@ def develop_with_libraw(
     the file's own), so the result is scaled back by that smallest gain to match msimg's exposure."""
     import rawpy
 
-    path = Path(path)
-    if path.is_dir():
-        raise ImageReadError("is a folder, not an image")
-    if not path.exists():
-        raise ImageReadError("no such file")
-    suffix = path.suffix.lower()
-    if suffix in _HEADERLESS or suffix == ".npy" or (suffix in _IMAGE and not _is_cfa_tiff(path)):
+    path = _existing(path)
+    if not _is_camera_raw(path):
         raise ImageReadError("--method libraw reads camera RAW files only (DNG, CR2, NEF, ARW, ...)")
-    try:
-        with rawpy.imread(str(path)) as raw:
-            check_size(raw.sizes.width, raw.sizes.height, max_pixels)
-            gains = wb if wb is not None else _gains(raw.camera_whitebalance)
-            rgb = raw.postprocess(
-                use_camera_wb=wb is None,
-                user_wb=None if wb is None else [wb[0], wb[1], wb[2], wb[1]],
-                output_color=rawpy.ColorSpace.sRGB,
-                gamma=(1, 1),
-                no_auto_bright=True,
-                output_bps=16,
-                user_flip=0,
-            )
-    except (rawpy.LibRawError, rawpy.NotSupportedError, NotImplementedError, RuntimeError, OSError) as err:
-        raise ImageReadError(f"unreadable camera RAW ({_libraw_cause(err)})") from err
-    scale = min(gains) if gains is not None else 1.0
-    return rgb.astype(np.float32) * np.float32(scale / 65535)
+    with _libraw(path, max_pixels) as raw:
+        gains = wb if wb is not None else _gains(raw.camera_whitebalance)
+        rgb = raw.postprocess(
+            use_camera_wb=wb is None,
+            user_wb=None if wb is None else [wb[0], wb[1], wb[2], wb[1]],
+            output_color=rawpy.ColorSpace.sRGB,
+            gamma=(1, 1),
+            no_auto_bright=True,
+            output_bps=16,
+            user_flip=0,
+        ).astype(np.float32)
+    rgb *= np.float32((min(gains) if gains is not None else 1.0) / 65535)
+    return rgb
 
 
 def _libraw_cause(err: Exception) -> str:

@@ -154,8 +154,8 @@ ANALYTIC: dict[str, dict[str, Any]] = {
         "task": "demosaic",
         "architecture": "identity",
         "config": {},
-        "reference": "LibRaw's own development through rawpy (AHD demosaic, its colour matrix), for "
-        "comparison; the model passes the developed image through",
+        "reference": "LibRaw's own development through rawpy (its default demosaic, AHD for Bayer; its "
+        "colour matrix), for comparison; the model passes the developed image through",
     },
     "dehaze-dcp": {
         "task": "dehaze",

@@ -34,7 +34,7 @@ def demosaic(
         str,
         typer.Option(
             help="net (the trained network), classic (hole fill, remosaic, Malvar-He-Cutler) or libraw "
-            "(camera RAW only: LibRaw's own AHD development, for comparison)."
+            "(camera RAW only: LibRaw's own development, AHD for Bayer, for comparison)."
         ),
     ] = "net",
     pattern: Annotated[
