@@ -134,14 +134,27 @@ def haze(x: torch.Tensor, depth: torch.Tensor, beta: torch.Tensor, light: torch.
     return x * t + a * (1 - t)
 
 
-def random_haze(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def random_haze(x: torch.Tensor, gen: torch.Generator, max_zoom: float = 4.0) -> torch.Tensor:
     """The dehaze training mix: depth proxies, density beta 0.2-3 (half the images uneven: beta varies
-    over the image by up to 2x), air light 0.65-1 slightly tinted, mild noise, 8 bits."""
+    over the image by up to 2x), air light 0.65-1 slightly tinted, mild noise, 8 bits.
+
+    Depth and density are drawn over a canvas up to `max_zoom` times the crop and the crop cut from it:
+    in a whole photo haze changes over hundreds of pixels, so a network trained only on haze that spans
+    its small crop learns to expect haze varying that fast and under-corrects large images."""
     n, _, h, w = x.shape
-    depth = depth_proxy(n, h, w, gen)
-    beta = _uniform(n, 0.2, 3.0, gen).view(-1, 1, 1, 1)
-    uneven = (torch.rand(n, generator=gen) < 0.5).view(-1, 1, 1, 1)
-    beta = torch.where(uneven, beta * (0.5 + smooth_field(n, h, w, gen)), beta.expand(n, 1, h, w))
+    depths, betas = [], []
+    for _ in range(n):
+        zoom = 1 + (max_zoom - 1) * float(torch.rand(1, generator=gen))
+        ch, cw = round(h * zoom), round(w * zoom)
+        depth = depth_proxy(1, ch, cw, gen)
+        beta = _uniform(1, 0.2, 3.0, gen).view(1, 1, 1, 1)
+        if torch.rand(1, generator=gen) < 0.5:  # uneven
+            beta = beta * (0.5 + smooth_field(1, ch, cw, gen))
+        top = int(torch.randint(0, ch - h + 1, (1,), generator=gen))
+        left = int(torch.randint(0, cw - w + 1, (1,), generator=gen))
+        depths.append(depth[..., top : top + h, left : left + w])
+        betas.append(beta.expand(1, 1, ch, cw)[..., top : top + h, left : left + w])
+    depth, beta = torch.cat(depths), torch.cat(betas)
     grey = _uniform(n, 0.65, 1.0, gen).view(-1, 1)
     light = (grey + 0.05 * (2 * torch.rand(n, 3, generator=gen) - 1)).clamp(0, 1)
     hazy = haze(x, depth, beta, light)

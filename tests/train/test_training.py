@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from msimg.models.weights import load_manifest
-from msimg.train.degrade import gaussian_noise, quantize, sensor_noise
+from msimg.train.degrade import gaussian_noise, quantize, random_haze, sensor_noise
 from msimg.train.loop import Recipe, lr_at, train
 from msimg.train.objectives import DenoiseObjective, objective_for
 from tests.conftest import TINY_CONFIG, photo, write_png
@@ -216,3 +216,16 @@ def test_segment_training_on_a_bsds_like_folder(tmp_path: Path) -> None:
     )
     entry = train(recipe, objective, tmp_path / "s.safetensors", tmp_path / "rs")
     assert set(entry["metrics"]) == {"f_bsds"} and 0 <= entry["metrics"]["f_bsds"] <= 1
+
+
+def test_training_haze_varies_over_a_canvas_larger_than_the_crop() -> None:
+    """Hazing a black crop leaves A (1 - t): how much the haze changes across the crop. Drawn over a
+    canvas up to 4x the crop, it changes less on average than haze drawn to span the crop itself."""
+
+    def spread(max_zoom: float) -> float:
+        gen = torch.Generator().manual_seed(0)
+        black = torch.zeros(64, 3, 96, 96)
+        hazy = random_haze(black, gen, max_zoom=max_zoom).mean(dim=1)
+        return float((hazy.amax(dim=(1, 2)) - hazy.amin(dim=(1, 2))).mean())
+
+    assert spread(4.0) < 0.8 * spread(1.0)
