@@ -23,7 +23,7 @@ from torch import nn
 
 from msimg.cfa import PERIOD
 from msimg.models.blocks import LayerNorm2d
-from msimg.models.classic_demosaic import ClassicDemosaic
+from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class SwinDemosaicConfig:
     heads: int = 3
     window: int = 4  # tokens per window side: 16 px at H/4, 32 px at H/8
     mlp_ratio: float = 2.0
+    base: str = "malvar"  # the classical interpolation the network corrects (`classic_demosaic`)
 
 
 def _windows(x: torch.Tensor, w: int) -> torch.Tensor:
@@ -127,7 +128,7 @@ class SwinDemosaic(nn.Module):
         super().__init__()
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         self.config = cfg
-        self.classic = ClassicDemosaic()
+        self.classic = ClassicDemosaic(interpolation=cfg.base)
         d, folded = cfg.dim, (cfg.in_channels + 3) * PERIOD * PERIOD
         self.embed = nn.Sequential(nn.Conv2d(folded, d, 1), nn.Conv2d(d, d, 3, padding=1))
         self.encoder = Stage(d, cfg.depths[0], cfg.heads, cfg.window, cfg.mlp_ratio)
@@ -145,7 +146,8 @@ class SwinDemosaic(nn.Module):
     def describe(**config: Any) -> dict[str, Any]:
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         fine, coarse = cfg.window * PERIOD, cfg.window * PERIOD * 2  # window sides in pixels
-        radius = 8 + (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
+        attention = (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
+        radius = INTERPOLATIONS[cfg.base][1] + 2 + attention
         return {
             "in_channels": cfg.in_channels,
             "out_channels": 3,

@@ -189,7 +189,7 @@ def _with_air_light(hazy: torch.Tensor) -> torch.Tensor:
     return model_input(hazy, lights)
 
 
-DEMOSAIC_MIX = (("quad-bayer-evs", 0.6), ("quad-bayer", 0.1), ("bayer", 0.3))
+DEMOSAIC_MIX = (("quad-bayer-evs", 0.5), ("quad-bayer", 0.1), ("bayer", 0.4))
 VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
 VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
 
