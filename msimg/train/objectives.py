@@ -201,7 +201,7 @@ class DemosaicObjective(Plain):
     read noise, 10 or 12 bits; the model input re-applies the white balance as the task does. Loss and
     metrics on the sRGB-encoded output, with the pixel-focus loss."""
 
-    def __init__(self, noiseless_fraction: float = 0.3) -> None:
+    def __init__(self, noiseless_fraction: float = 0.5) -> None:
         self.noiseless_fraction = noiseless_fraction
 
     def present(self, output: torch.Tensor) -> torch.Tensor:

@@ -121,11 +121,23 @@ def test_swin_tiled_equals_whole_and_starts_as_classic() -> None:
     assert (whole - tiled).abs().max() < 1 / 255
 
 
-def test_swin_starts_as_its_base_interpolation() -> None:
-    net = SwinDemosaic(**TINY_SWIN, base="menon").eval()
-    x = model_input(smooth(64, 64, seed=6), "bayer-gbrg")
+def test_swin_with_local_convolutions_starts_as_menon_and_tiles_exactly() -> None:
+    torch.manual_seed(2)
+    config = {**TINY_SWIN, "base": "menon", "local": 8}
+    net = SwinDemosaic(**config).eval()
+    x = model_input(smooth(98, 134, seed=6), "bayer-gbrg")  # odd size: the engine pads in phase
     with torch.no_grad():
-        torch.testing.assert_close(net(x), ClassicDemosaic(interpolation="menon")(x))
+        crop = x[..., :96, :128]
+        torch.testing.assert_close(net(crop), ClassicDemosaic(interpolation="menon")(crop))
+        for p in net.parameters():
+            if p.dim() > 1:
+                torch.nn.init.normal_(p, std=0.1)
+    model = as_loaded(net, "swin-demosaic", config)
+    whole = run_tiled(model, x, tile=0)
+    tiled = run_tiled(model, x, tile=64, overlap=16)
+    with torch.no_grad():
+        assert (whole - ClassicDemosaic(interpolation="menon")(x)).abs().max() > 0.05
+    assert (whole - tiled).abs().max() < 1 / 255
 
 
 def test_swin_handles_mixed_patterns_in_a_batch() -> None:
