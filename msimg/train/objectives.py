@@ -196,10 +196,11 @@ VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and b
 
 class DemosaicObjective(Plain):
     """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md): sRGB undone to linear
-    light, a random white balance divided out, the CFA sampled (HybridEVS Quad-Bayer with event holes
-    mostly, also plain Quad-Bayer and Bayer of any phase, so one model serves every pattern), shot and
-    read noise, 10 or 12 bits; the model input re-applies the white balance as the task does. Loss and
-    metrics on the sRGB-encoded output, with the pixel-focus loss."""
+    light, a random white balance divided out, the CFA sampled (`DEMOSAIC_MIX`: HybridEVS Quad-Bayer with
+    event holes, plain Quad-Bayer and Bayer of any phase, so one model serves every pattern), shot and
+    read noise on all but `noiseless_fraction` of the frames (validation and benchmark frames are
+    noise-free, real frames are not), 10 or 12 bits; the model input re-applies the white balance as the
+    task does. Loss and metrics on the sRGB-encoded output, with the pixel-focus loss."""
 
     def __init__(self, noiseless_fraction: float = 0.5) -> None:
         self.noiseless_fraction = noiseless_fraction
