@@ -5,7 +5,9 @@ is folded space-to-depth by the pattern period (4), so every token holds one who
 attention runs on a 16x smaller grid; Swin-style blocks (attention inside windows, every second block
 with windows shifted by half, relative position bias) at two scales, a U-shaped path between them, and
 the output unfolded back to full resolution as a residual over the classical pipeline's estimate
-(`classic_demosaic`), which the network only has to correct.
+(`classic_demosaic`, Malvar or Menon), which the network only has to correct. With `local`, the tokens
+are unfolded only to H/2, where a few convolutions meet the 2x2-folded mosaic: one 48-channel token
+cannot carry the fine correction of all 48 values of its 4x4 tile, which Bayer detail needs.
 
 Shifted windows pad the grid instead of rolling it (Swin's cyclic shift), so a window never wraps from
 one image border to the other; windows are aligned to the tile origin, which the engine keeps at
@@ -23,7 +25,7 @@ from torch import nn
 
 from msimg.cfa import PERIOD
 from msimg.models.blocks import LayerNorm2d
-from msimg.models.classic_demosaic import ClassicDemosaic
+from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class SwinDemosaicConfig:
     heads: int = 3
     window: int = 4  # tokens per window side: 16 px at H/4, 32 px at H/8
     mlp_ratio: float = 2.0
+    base: str = "malvar"  # the classical interpolation the network corrects (`classic_demosaic`)
+    local: int = 0  # width of the convolutions at H/2 that turn token features into pixels (0: none)
 
 
 def _windows(x: torch.Tensor, w: int) -> torch.Tensor:
@@ -127,7 +131,7 @@ class SwinDemosaic(nn.Module):
         super().__init__()
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         self.config = cfg
-        self.classic = ClassicDemosaic()
+        self.classic = ClassicDemosaic(interpolation=cfg.base)
         d, folded = cfg.dim, (cfg.in_channels + 3) * PERIOD * PERIOD
         self.embed = nn.Sequential(nn.Conv2d(folded, d, 1), nn.Conv2d(d, d, 3, padding=1))
         self.encoder = Stage(d, cfg.depths[0], cfg.heads, cfg.window, cfg.mlp_ratio)
@@ -137,15 +141,31 @@ class SwinDemosaic(nn.Module):
         self.fuse = nn.Conv2d(2 * d, d, 1)
         self.decoder = Stage(d, cfg.depths[2], cfg.heads, cfg.window, cfg.mlp_ratio)
         self.norm = LayerNorm2d(d)
-        self.head = nn.Conv2d(d, 3 * PERIOD * PERIOD, 3, padding=1)
-        nn.init.zeros_(self.head.weight)  # starts as the classical pipeline
-        nn.init.zeros_(self.head.bias)
+        if cfg.local:
+            # tokens back to H/2, beside the 2x2-folded mosaic and base: fine detail without squeezing a
+            # whole 4x4 tile's correction through one token
+            w, fine = cfg.local, (cfg.in_channels + 3) * 4
+            self.head = nn.Sequential(nn.Conv2d(d, 4 * w, 1), nn.PixelShuffle(2))
+            self.local = nn.Sequential(
+                nn.Conv2d(w + fine, w, 3, padding=1),
+                nn.GELU(),
+                nn.Conv2d(w, w, 3, padding=1),
+                nn.GELU(),
+                nn.Conv2d(w, 3 * 4, 3, padding=1),
+            )
+            last = self.local[-1]
+        else:
+            self.head = nn.Conv2d(d, 3 * PERIOD * PERIOD, 3, padding=1)
+            last = self.head
+        nn.init.zeros_(last.weight)  # starts as the classical pipeline
+        nn.init.zeros_(last.bias)
 
     @staticmethod
     def describe(**config: Any) -> dict[str, Any]:
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         fine, coarse = cfg.window * PERIOD, cfg.window * PERIOD * 2  # window sides in pixels
-        radius = 8 + (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
+        attention = (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
+        radius = INTERPOLATIONS[cfg.base][1] + 2 + attention + (6 if cfg.local else 0)
         return {
             "in_channels": cfg.in_channels,
             "out_channels": 3,
@@ -164,7 +184,10 @@ class SwinDemosaic(nn.Module):
         skip = self.encoder(f)
         y = self.up(self.bottleneck(self.down(skip)))
         y = self.decoder(self.fuse(torch.cat([y, skip], dim=1)))
-        return base + F.pixel_shuffle(self.head(self.norm(y)), PERIOD)
+        if not self.config.local:
+            return base + F.pixel_shuffle(self.head(self.norm(y)), PERIOD)
+        fine = F.pixel_unshuffle(torch.cat([x, base], dim=1), 2)
+        return base + F.pixel_shuffle(self.local(torch.cat([self.head(self.norm(y)), fine], dim=1)), 2)
 
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)

@@ -189,19 +189,20 @@ def _with_air_light(hazy: torch.Tensor) -> torch.Tensor:
     return model_input(hazy, lights)
 
 
-DEMOSAIC_MIX = (("quad-bayer-evs", 0.6), ("quad-bayer", 0.1), ("bayer", 0.3))
+DEMOSAIC_MIX = (("quad-bayer-evs", 0.5), ("quad-bayer", 0.1), ("bayer", 0.4))
 VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
 VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
 
 
 class DemosaicObjective(Plain):
     """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md): sRGB undone to linear
-    light, a random white balance divided out, the CFA sampled (HybridEVS Quad-Bayer with event holes
-    mostly, also plain Quad-Bayer and Bayer of any phase, so one model serves every pattern), shot and
-    read noise, 10 or 12 bits; the model input re-applies the white balance as the task does. Loss and
-    metrics on the sRGB-encoded output, with the pixel-focus loss."""
+    light, a random white balance divided out, the CFA sampled (`DEMOSAIC_MIX`: HybridEVS Quad-Bayer with
+    event holes, plain Quad-Bayer and Bayer of any phase, so one model serves every pattern), shot and
+    read noise on all but `noiseless_fraction` of the frames (validation and benchmark frames are
+    noise-free, real frames are not), 10 or 12 bits; the model input re-applies the white balance as the
+    task does. Loss and metrics on the sRGB-encoded output, with the pixel-focus loss."""
 
-    def __init__(self, noiseless_fraction: float = 0.3) -> None:
+    def __init__(self, noiseless_fraction: float = 0.5) -> None:
         self.noiseless_fraction = noiseless_fraction
 
     def present(self, output: torch.Tensor) -> torch.Tensor:

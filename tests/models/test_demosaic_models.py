@@ -1,6 +1,7 @@
-"""The demosaic models: the classical pipeline is exact on flat colours for every pattern and close on
-smooth images; both it and the windowed-attention network give the same result tiled as whole, with
-the mosaic padded in phase at odd sizes."""
+"""The demosaic models: the classical pipeline (with Malvar's or Menon's interpolation) is exact on flat
+colours for every pattern and close on smooth images, Menon's as colour-demosaicing computes it; both it
+and the windowed-attention network give the same result tiled as whole, with the mosaic padded in phase
+at odd sizes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from msimg import cfa
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.runner import run_tiled
-from msimg.models.classic_demosaic import ClassicDemosaic
+from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
 from msimg.models.swin_demosaic import SwinDemosaic
 from msimg.models.weights import ModelSpec
 from tests.conftest import photo
@@ -38,29 +39,67 @@ def as_loaded(module: torch.nn.Module, architecture: str, config: dict) -> Loade
     return LoadedModel(spec.descriptor(), module.eval(), torch.device("cpu"), torch.float32)
 
 
+INTERPOLATION = pytest.mark.parametrize("interpolation", sorted(INTERPOLATIONS))
+
+
+@INTERPOLATION
 @pytest.mark.parametrize("pattern", cfa.PATTERNS)
-def test_classic_is_exact_on_flat_colour(pattern: str) -> None:
+def test_classic_is_exact_on_flat_colour(pattern: str, interpolation: str) -> None:
     rgb = torch.tensor([0.7, 0.35, 0.1]).view(1, 3, 1, 1).expand(1, 3, 24, 28).contiguous()
     with torch.no_grad():
-        out = ClassicDemosaic()(model_input(rgb, pattern))
+        out = ClassicDemosaic(interpolation=interpolation)(model_input(rgb, pattern))
     torch.testing.assert_close(out, rgb, atol=1e-5, rtol=0)
 
 
+@INTERPOLATION
 @pytest.mark.parametrize(("pattern", "floor"), [("bayer-grbg", 40.0), ("quad-bayer-evs", 32.0)])
-def test_classic_on_a_smooth_image(pattern: str, floor: float) -> None:
+def test_classic_on_a_smooth_image(pattern: str, floor: float, interpolation: str) -> None:
     rgb = smooth(96, 128)
     with torch.no_grad():
-        out = ClassicDemosaic()(model_input(rgb, pattern))
+        out = ClassicDemosaic(interpolation=interpolation)(model_input(rgb, pattern))
     assert psnr(out.clamp(0, 1), rgb) > floor
 
 
+@INTERPOLATION
 @pytest.mark.parametrize("pattern", ["quad-bayer-evs", "bayer-gbrg"])
-def test_classic_tiled_equals_whole(pattern: str) -> None:
-    model = as_loaded(ClassicDemosaic(), "classic-demosaic", {})
+def test_classic_tiled_equals_whole(pattern: str, interpolation: str) -> None:
+    config = {"interpolation": interpolation}
+    model = as_loaded(ClassicDemosaic(**config), "classic-demosaic", config)
     x = model_input(smooth(150, 203, seed=3), pattern)  # odd sizes: padded in phase
     whole = run_tiled(model, x, tile=0)
     tiled = run_tiled(model, x, tile=32, overlap=8)
     assert (whole - tiled).abs().max() < 1e-5
+
+
+def stripes(h: int, w: int) -> torch.Tensor:
+    """Coloured stripes a few pixels wide along both axes: where bilinear-style filters alias."""
+    y, x = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    wave = torch.where(y < h // 2, torch.sin(x * 2.2), torch.sin(y * 2.2))
+    return torch.stack([0.5 + 0.4 * wave, 0.5 + 0.3 * wave, 0.4 + 0.2 * wave])[None]
+
+
+def test_menon_follows_edges_that_malvar_blurs() -> None:
+    rgb = stripes(64, 64).float()
+    x = model_input(rgb, "bayer-rggb")
+    with torch.no_grad():
+        malvar = psnr(ClassicDemosaic(interpolation="malvar")(x).clamp(0, 1), rgb)
+        menon = psnr(ClassicDemosaic(interpolation="menon")(x).clamp(0, 1), rgb)
+    assert menon > malvar + 5
+
+
+@pytest.mark.filterwarnings("ignore")  # colour-science warns about its own imports (matplotlib, scipy)
+@pytest.mark.parametrize("pattern", ["bayer-rggb", "bayer-bggr", "bayer-grbg", "bayer-gbrg"])
+def test_menon_matches_colour_demosaicing(pattern: str) -> None:
+    """The reference implementation (colour-science) on the same mosaic, away from the borders, where its
+    scipy mirror padding and the phase padding differ."""
+    from colour_demosaicing import demosaicing_CFA_Bayer_Menon2007
+
+    rgb = smooth(64, 80, seed=4).double()
+    x = model_input(rgb, pattern)
+    with torch.no_grad():
+        ours = ClassicDemosaic(interpolation="menon").double()(x)[0].permute(1, 2, 0).numpy()
+    theirs = demosaicing_CFA_Bayer_Menon2007(x[0, 0].numpy(), pattern.split("-")[1].upper())
+    np.testing.assert_allclose(ours[16:-16, 16:-16], theirs[16:-16, 16:-16], atol=1e-9)
 
 
 def test_swin_tiled_equals_whole_and_starts_as_classic() -> None:
@@ -79,6 +118,25 @@ def test_swin_tiled_equals_whole_and_starts_as_classic() -> None:
     tiled = run_tiled(model, x, tile=64, overlap=16)
     with torch.no_grad():
         assert (whole - ClassicDemosaic()(x)).abs().max() > 0.05  # the random head changes the output
+    assert (whole - tiled).abs().max() < 1 / 255
+
+
+def test_swin_with_local_convolutions_starts_as_menon_and_tiles_exactly() -> None:
+    torch.manual_seed(2)
+    config = {**TINY_SWIN, "base": "menon", "local": 8}
+    net = SwinDemosaic(**config).eval()
+    x = model_input(smooth(98, 134, seed=6), "bayer-gbrg")  # odd size: the engine pads in phase
+    with torch.no_grad():
+        crop = x[..., :96, :128]
+        torch.testing.assert_close(net(crop), ClassicDemosaic(interpolation="menon")(crop))
+        for p in net.parameters():
+            if p.dim() > 1:
+                torch.nn.init.normal_(p, std=0.1)
+    model = as_loaded(net, "swin-demosaic", config)
+    whole = run_tiled(model, x, tile=0)
+    tiled = run_tiled(model, x, tile=64, overlap=16)
+    with torch.no_grad():
+        assert (whole - ClassicDemosaic(interpolation="menon")(x)).abs().max() > 0.05
     assert (whole - tiled).abs().max() < 1 / 255
 
 
