@@ -77,21 +77,6 @@ def fill_holes(mosaic: torch.Tensor, onehot: torch.Tensor, valid: torch.Tensor) 
     return torch.where(valid > 0, mosaic, fill)
 
 
-def malvar(mosaic: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-    """(N, 1, H, W) Bayer mosaic of any phase and its (N, 3, H, W) one-hot sites -> (N, 3, H, W) RGB."""
-    row = torch.tensor(_AT_G_ROW)
-    kernels = torch.stack([torch.tensor(_G_AT_RB), row, row.T, torch.tensor(_AT_OPPOSITE)]) / 8
-    g_rb, at_row, at_col, opposite = F.conv2d(mosaic, kernels[:, None].to(mosaic), padding=2).split(1, dim=1)
-    r, g, b = onehot.split(1, dim=1)
-    horizontal = torch.tensor([[[[1.0, 0.0, 1.0]]]]).to(mosaic)
-    r_in_row = F.conv2d(r, horizontal, padding=(0, 1)) > 0  # at a G site: are the row's neighbours red?
-    b_in_row = F.conv2d(b, horizontal, padding=(0, 1)) > 0
-    red = r * mosaic + g * torch.where(r_in_row, at_row, at_col) + b * opposite
-    green = g * mosaic + (r + b) * g_rb
-    blue = b * mosaic + g * torch.where(b_in_row, at_row, at_col) + r * opposite
-    return torch.cat([red, green, blue], dim=1)
-
-
 def _h(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
     """Correlate along rows (zeros beyond the border, which the phase padding keeps out of the result)."""
     k = torch.tensor(taps, dtype=x.dtype, device=x.device).view(1, 1, 1, -1)
@@ -101,6 +86,20 @@ def _h(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
 def _v(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
     k = torch.tensor(taps, dtype=x.dtype, device=x.device).view(1, 1, -1, 1)
     return F.conv2d(x, k, padding=(len(taps) // 2, 0))
+
+
+def malvar(mosaic: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) Bayer mosaic of any phase and its (N, 3, H, W) one-hot sites -> (N, 3, H, W) RGB."""
+    row = torch.tensor(_AT_G_ROW)
+    kernels = torch.stack([torch.tensor(_G_AT_RB), row, row.T, torch.tensor(_AT_OPPOSITE)]) / 8
+    g_rb, at_row, at_col, opposite = F.conv2d(mosaic, kernels[:, None].to(mosaic), padding=2).split(1, dim=1)
+    r, g, b = onehot.split(1, dim=1)
+    r_in_row = _h(r, [1.0, 0.0, 1.0]) > 0  # at a G site: are the row's neighbours red?
+    b_in_row = _h(b, [1.0, 0.0, 1.0]) > 0
+    red = r * mosaic + g * torch.where(r_in_row, at_row, at_col) + b * opposite
+    green = g * mosaic + (r + b) * g_rb
+    blue = b * mosaic + g * torch.where(b_in_row, at_row, at_col) + r * opposite
+    return torch.cat([red, green, blue], dim=1)
 
 
 # Menon et al. 2007: green along one axis (eq. 3, the two filters h0 + h1 summed); the classifier's
@@ -161,6 +160,11 @@ INTERPOLATIONS = {"malvar": (malvar, 6), "menon": (menon, 14)}
 @dataclass(frozen=True)
 class ClassicDemosaicConfig:
     interpolation: str = "malvar"  # a key of INTERPOLATIONS
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in INTERPOLATIONS:
+            known = ", ".join(INTERPOLATIONS)
+            raise ValueError(f"unknown demosaic interpolation '{self.interpolation}' (known: {known})")
 
 
 class ClassicDemosaic(nn.Module):

@@ -165,7 +165,8 @@ class SwinDemosaic(nn.Module):
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         fine, coarse = cfg.window * PERIOD, cfg.window * PERIOD * 2  # window sides in pixels
         attention = (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
-        radius = INTERPOLATIONS[cfg.base][1] + 2 + attention + (6 if cfg.local else 0)
+        local = 3 * 2 if cfg.local else 0  # three 3x3 convolutions at H/2: two pixels each
+        radius = INTERPOLATIONS[cfg.base][1] + 2 + attention + local
         return {
             "in_channels": cfg.in_channels,
             "out_channels": 3,

@@ -74,7 +74,12 @@ class ModelSpec:
     def descriptor(self) -> ModelDescriptor:
         from msimg.models.registry import architecture
 
-        info = architecture(self.architecture).describe(**self.config)
+        try:
+            info = architecture(self.architecture).describe(**self.config)
+        except (TypeError, ValueError) as err:  # an unknown key, or a value the architecture refuses
+            where = self.path or f"model '{self.name}'"
+            fit = f"config does not fit architecture '{self.architecture}'"
+            raise WeightsError(f"{where}: {fit} ({err})") from err
         return ModelDescriptor(
             name=self.name,
             task=self.task,

@@ -189,21 +189,24 @@ def _with_air_light(hazy: torch.Tensor) -> torch.Tensor:
     return model_input(hazy, lights)
 
 
-DEMOSAIC_MIX = (("quad-bayer-evs", 0.5), ("quad-bayer", 0.1), ("bayer", 0.4))
 VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
 VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
 
 
 class DemosaicObjective(Plain):
     """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md): sRGB undone to linear
-    light, a random white balance divided out, the CFA sampled (`DEMOSAIC_MIX`: HybridEVS Quad-Bayer with
-    event holes, plain Quad-Bayer and Bayer of any phase, so one model serves every pattern), shot and
-    read noise on all but `noiseless_fraction` of the frames (validation and benchmark frames are
-    noise-free, real frames are not), 10 or 12 bits; the model input re-applies the white balance as the
-    task does. Loss and metrics on the sRGB-encoded output, with the pixel-focus loss."""
+    light, a random white balance divided out, the CFA sampled (`mix`, pattern kind -> share: HybridEVS
+    Quad-Bayer with event holes, plain Quad-Bayer and Bayer of any phase, so one model serves every
+    pattern), shot and read noise on all but `noiseless_fraction` of the frames (validation and benchmark
+    frames are noise-free, real frames are not), 10 or 12 bits; the model input re-applies the white
+    balance as the task does. Loss and metrics on the sRGB-encoded output, with the pixel-focus loss.
+    Both settings come from the recipe's `extra`, so the manifest records them."""
 
-    def __init__(self, noiseless_fraction: float = 0.5) -> None:
-        self.noiseless_fraction = noiseless_fraction
+    def __init__(self, mix: dict[str, float], noiseless_fraction: float) -> None:
+        unknown = set(mix) - {"quad-bayer-evs", "quad-bayer", "bayer"}
+        if unknown:
+            raise ValueError(f"demosaic training mix: unknown pattern kinds {sorted(unknown)}")
+        self.mix, self.noiseless_fraction = mix, noiseless_fraction
 
     def present(self, output: torch.Tensor) -> torch.Tensor:
         from msimg.colour import srgb_encode
@@ -215,7 +218,7 @@ class DemosaicObjective(Plain):
 
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         n = clean.shape[0]
-        names, weights = zip(*DEMOSAIC_MIX, strict=True)
+        names, weights = zip(*self.mix.items(), strict=True)
         picks = torch.multinomial(torch.tensor(weights), n, replacement=True, generator=gen).tolist()
         bayers = ("bayer-rggb", "bayer-bggr", "bayer-grbg", "bayer-gbrg")
         phases = torch.randint(0, 4, (n,), generator=gen).tolist()
@@ -323,7 +326,7 @@ def balanced_boundary_loss(logits: torch.Tensor, agreement: torch.Tensor) -> tor
 
 
 OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
-    "demosaic": lambda recipe: DemosaicObjective(),
+    "demosaic": lambda recipe: DemosaicObjective(**recipe.extra),
     "denoise": lambda recipe: DenoiseObjective(),
     "deblur": lambda recipe: DeblurObjective(),
     "dehaze": lambda recipe: DehazeObjective(),

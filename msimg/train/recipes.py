@@ -108,6 +108,7 @@ RECIPES["demosaic-swin"] = Recipe(
     config=asdict(SwinDemosaicConfig(base="menon", local=48)),
     data=(f"{SHARED}/photos", f"{SHARED}/bsds500-train/images"),
     steps=10000,  # ~0.46 s/step on 2 cores: about 80 min
+    extra={"mix": {"quad-bayer-evs": 0.5, "quad-bayer": 0.1, "bayer": 0.4}, "noiseless_fraction": 0.5},
     batch=8,
     crop=128,
     lr=5e-4,

@@ -10,6 +10,7 @@ from msimg.errors import WeightsError
 from msimg.models.gated_unet import GatedUNet
 from msimg.models.load import load_model, resolve_spec
 from msimg.models.registry import ARCHITECTURES, architecture, register
+from msimg.models.weights import ModelSpec
 from tests.conftest import TINY_CONFIG
 
 CPU = torch.device("cpu")
@@ -61,6 +62,12 @@ def test_weights_that_do_not_fit_are_refused(weights_home: Path, tmp_path: Path)
     torch.save(GatedUNet(**{**TINY_CONFIG, "width": 8}).state_dict(), path)
     with pytest.raises(WeightsError, match="do not fit"):
         load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
+
+
+def test_a_config_the_architecture_refuses_is_a_weights_error() -> None:
+    spec = ModelSpec("mine", "demosaic", "classic-demosaic", {"interpolation": "ahd"}, None)
+    with pytest.raises(WeightsError, match=r"config does not fit.*unknown demosaic interpolation 'ahd'"):
+        load_model(spec, CPU)
 
 
 def test_registry_is_explicit() -> None:

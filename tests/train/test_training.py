@@ -12,6 +12,7 @@ from msimg.models.weights import load_manifest
 from msimg.train.degrade import gaussian_noise, quantize, random_haze, sensor_noise
 from msimg.train.loop import Recipe, lr_at, train
 from msimg.train.objectives import DenoiseObjective, objective_for
+from msimg.train.recipes import RECIPES
 from tests.conftest import TINY_CONFIG, photo, write_png
 
 
@@ -162,7 +163,7 @@ def test_demosaic_objective_makes_raw_frames_of_every_pattern() -> None:
     from msimg.train.objectives import DemosaicObjective
 
     clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float().repeat(16, 1, 1, 1) / 255
-    objective = DemosaicObjective(noiseless_fraction=0.0)
+    objective = DemosaicObjective(mix=RECIPES["demosaic-swin"].extra["mix"], noiseless_fraction=0.0)
     x, target = objective.degrade(clean, torch.Generator().manual_seed(0))
     assert x.shape == (16, 5, 64, 64) and torch.equal(target, clean)
     valid = x[:, 4]
@@ -183,6 +184,7 @@ def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path:
         architecture="swin-demosaic",
         config={"dim": 8, "depths": [1, 1, 1], "heads": 2, "window": 4},
         crop=64,
+        extra=RECIPES["demosaic-swin"].extra,
     )
     entry = train(recipe, objective_for(recipe), tmp_path / "d.safetensors", tmp_path / "rd")
     assert set(entry["metrics"]) == {"psnr_evs", "ssim_evs", "psnr_bayer", "ssim_bayer"}
