@@ -76,17 +76,26 @@ def weights_home(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPat
     return home
 
 
-def ship_tiny(home: Path, name: str, task: str, config: dict, scale: int = 1) -> None:
-    """Add a tiny random-weight GatedUNet to the manifest in `home` as shipped model `name`."""
+def ship_tiny(
+    home: Path, name: str, task: str, config: dict, scale: int = 1, arch: str = "gated-unet"
+) -> None:
+    """Add a tiny random-weight network (a GatedUNet unless `arch` says otherwise) to the manifest in
+    `home` as shipped model `name`. Every parameter is random, zero-initialised endings included, so
+    tests see a network that does something."""
     import torch
 
-    from msimg.models.gated_unet import GatedUNet
+    from msimg.models.registry import architecture
     from msimg.models.weights import save_manifest_entry, save_weights
 
     torch.manual_seed(len(name))
+    model = architecture(arch)(**config)
+    with torch.no_grad():
+        for p in model.parameters():
+            if not p.any():
+                p.normal_(0, 0.1)
     path = home / f"{name}.safetensors"
-    sha = save_weights(GatedUNet(**config), path, "gated-unet", task, scale)
-    entry = {"name": name, "task": task, "file": path.name, "architecture": "gated-unet", "config": config}
+    sha = save_weights(model, path, arch, task, scale)
+    entry = {"name": name, "task": task, "file": path.name, "architecture": arch, "config": config}
     save_manifest_entry({**entry, "scale": scale, "sha256": sha})
 
 
@@ -112,8 +121,9 @@ def dehaze_weights_home(weights_home: Path) -> Path:
     from msimg.train.recipes import write_analytic
 
     write_analytic("dehaze-dcp")
-    config = {**TINY_CONFIG, "in_channels": 6, "fusion": "attention"}
-    ship_tiny(weights_home, "dehaze-gunet", "dehaze", config)
+    config = {k: v for k, v in TINY_CONFIG.items() if k not in ("in_channels", "out_channels")}
+    config["fusion"] = "attention"
+    ship_tiny(weights_home, "dehaze-gunet", "dehaze", config, arch="scattering-unet")
     return weights_home
 
 

@@ -101,7 +101,8 @@ class GatedUNet(nn.Module):
             "memory_per_pixel": 4 * (cfg.width * 2 * 12 + 3 * cfg.out_channels * cfg.scale**2),
         }
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        """The ending's output at the input resolution, before pixel shuffle and the residual."""
         h = self.intro(x)
         skips = []
         for enc, down in zip(self.encoders, self.downs, strict=True):
@@ -111,10 +112,13 @@ class GatedUNet(nn.Module):
         h = self.middle(h)
         for i, (up, dec, skip) in enumerate(zip(self.ups, self.decoders, reversed(skips), strict=True)):
             h = dec(self.fusions[i](up(h), skip) if self.fusions else up(h) + skip)
+        return self.ending(h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         base = x[:, : self.config.out_channels]
         if self.config.scale > 1:
             base = F.interpolate(base, scale_factor=self.config.scale, mode="bilinear", align_corners=False)
-        return self.shuffle(self.ending(h)) + base
+        return self.shuffle(self.decode(x)) + base
 
     def config_dict(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,69 @@
+"""ScatteringUNet: a gated U-Net that estimates the transmission and inverts the scattering model.
+
+Haze follows I = J t + A (1 - t). Recovering J means dividing I - A by t, an amplification of up to 1/t
+(7x in dense haze) that a network adding a residual to its input has to learn pixel by pixel. Here the
+network predicts t (and a small correction c) and the division is written out:
+J = (I - A) / t + A + c. It sees the hazy image, the air light A (three constant channels, as the task
+gives it) and the dark channel of I / A (the dark channel prior's evidence of haze, He, Sun and Tang,
+CVPR 2009), and starts as a mild uniform dehazing (t ~ 0.89, c = 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from msimg.models.dcp import dark_channel
+from msimg.models.gated_unet import GatedUNet
+
+BODY = {"in_channels": 7, "out_channels": 4, "scale": 1}  # hazy, A, dark channel -> t logit, correction
+
+
+@dataclass(frozen=True)
+class ScatteringConfig:
+    patch: int = 15  # dark channel window
+    t_min: float = 0.05  # transmission floor: 1 / t_min bounds the amplification
+
+
+def _split(config: dict[str, Any]) -> tuple[dict[str, Any], ScatteringConfig]:
+    """The U-Net body's config and the scattering head's; the body's channels follow from the design."""
+    fixed = sorted(set(config) & set(BODY))
+    if fixed:
+        raise ValueError(f"scattering-unet sets {', '.join(fixed)} itself")
+    own = {k: config[k] for k in ("patch", "t_min") if k in config}
+    body = {k: v for k, v in config.items() if k not in own}
+    return {**body, **BODY}, ScatteringConfig(**own)
+
+
+class ScatteringUNet(GatedUNet):
+    """Input (N, 6, H, W): hazy RGB and A as constant channels. Output: the dehazed RGB."""
+
+    def __init__(self, **config: Any) -> None:
+        body, head = _split(config)
+        super().__init__(**body)
+        self.head = head
+        torch.nn.init.zeros_(self.ending.weight)
+        with torch.no_grad():
+            self.ending.bias.zero_()
+            self.ending.bias[0] = 2.0
+
+    @staticmethod
+    def describe(**config: Any) -> dict[str, Any]:
+        body, head = _split(config)
+        desc = GatedUNet.describe(**body)
+        desc.update(in_channels=6, out_channels=3)
+        desc["receptive_radius"] += head.patch // 2
+        return desc
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hazy, light = x[:, :3], x[:, 3:6].clamp(min=1e-3)
+        dark = dark_channel(hazy / light, self.head.patch)
+        out = self.decode(torch.cat([x, dark], dim=1))
+        t = self.head.t_min + (1 - self.head.t_min) * torch.sigmoid(out[:, :1])
+        return (hazy - light) / t + light + out[:, 1:]
+
+    def config_dict(self) -> dict[str, Any]:
+        body = {k: v for k, v in super().config_dict().items() if k not in BODY}
+        return {**body, **asdict(self.head)}

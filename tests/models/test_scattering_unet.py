@@ -1,0 +1,73 @@
+"""The dehaze network's scattering head: it inverts I = J t + A (1 - t) with the t it predicts."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from msimg.engine.descriptor import LoadedModel
+from msimg.engine.runner import run_tiled
+from msimg.errors import WeightsError
+from msimg.models.scattering_unet import ScatteringUNet
+from msimg.models.weights import ModelSpec
+from msimg.train.degrade import haze
+
+CONFIG = {"width": 4, "enc_blocks": [1, 1], "mid_blocks": 1, "dec_blocks": [1, 1], "fusion": "attention"}
+
+
+def _with_light(hazy: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
+    n, _, h, w = hazy.shape
+    return torch.cat([hazy, light.view(1, 3, 1, 1).expand(n, 3, h, w)], dim=1)
+
+
+def test_a_known_transmission_is_inverted_exactly() -> None:
+    """With the head's output fixed to t = 0.3 (weights zero, bias its logit), uniform haze of t = 0.3
+    over a random image comes back to the image: the division is the model's, not learned."""
+    gen = torch.Generator().manual_seed(0)
+    clean = torch.rand(1, 3, 32, 48, generator=gen)
+    light = torch.tensor([0.8, 0.85, 0.9])
+    t = 0.3
+    hazy = haze(clean, torch.ones(1, 1, 32, 48), torch.tensor([-math.log(t)]), light[None])
+    model = ScatteringUNet(**CONFIG).eval()
+    share = (t - model.head.t_min) / (1 - model.head.t_min)
+    with torch.no_grad():
+        model.ending.bias[0] = math.log(share / (1 - share))
+        out = model(_with_light(hazy, light))
+    assert (out - clean).abs().max().item() < 1e-4
+
+
+def test_it_starts_as_a_mild_uniform_dehazing() -> None:
+    """Fresh weights: t ~ 0.89 everywhere and no correction, so training starts near the input."""
+    gen = torch.Generator().manual_seed(1)
+    hazy, light = torch.rand(1, 3, 32, 32, generator=gen), torch.full((3,), 0.9)
+    with torch.no_grad():
+        out = ScatteringUNet(**CONFIG).eval()(_with_light(hazy, light))
+    t = 0.05 + 0.95 * torch.sigmoid(torch.tensor(2.0))
+    assert torch.allclose(out, (hazy - 0.9) / t + 0.9, atol=1e-5)
+
+
+def test_random_weights_tile_exactly() -> None:
+    """The dark channel's window is inside the declared receptive radius: tiles equal the whole."""
+    torch.manual_seed(2)
+    model = ScatteringUNet(**CONFIG).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    spec = ModelSpec("t", "dehaze", "scattering-unet", CONFIG, None)
+    loaded = LoadedModel(spec.descriptor(), model, torch.device("cpu"), torch.float32)
+    gen = torch.Generator().manual_seed(3)
+    x = _with_light(torch.rand(1, 3, 150, 190, generator=gen), torch.tensor([0.7, 0.8, 0.9]))
+    whole = run_tiled(loaded, x, tile=0)
+    tiled = run_tiled(loaded, x, tile=64, overlap=16, batch=2)
+    assert (tiled - whole).abs().max().item() < 1e-4
+
+
+def test_the_body_channels_are_not_configurable() -> None:
+    with pytest.raises(ValueError, match="in_channels"):
+        ScatteringUNet(**CONFIG, in_channels=6)
+    spec = ModelSpec("t", "dehaze", "scattering-unet", {**CONFIG, "scale": 2}, None)
+    with pytest.raises(WeightsError, match="does not fit"):
+        spec.descriptor()
+    assert ScatteringUNet(**CONFIG).config_dict() == {**CONFIG, "kernel": 3, "patch": 15, "t_min": 0.05}
