@@ -21,8 +21,8 @@ def dehaze(
     """Clear haze and fog from landscapes, city views, drone frames and surveillance stills.
 
     The haze colour (air light) is estimated once per image on a reduced copy; then the image is
-    restored tile by tile. The network is not shipped yet: use --method dcp, or train it with
-    `msimg train dehaze`.
+    restored tile by tile. The network estimates how much haze each pixel sees and removes it by the
+    scattering model; the dark channel prior is the classical method, for comparison.
 
     Examples:
 
