@@ -12,14 +12,10 @@ from msimg.engine.runner import run_tiled
 from msimg.errors import WeightsError
 from msimg.models.scattering_unet import ScatteringUNet
 from msimg.models.weights import ModelSpec
+from msimg.tasks.dehaze import model_input
 from msimg.train.degrade import haze
 
 CONFIG = {"width": 4, "enc_blocks": [1, 1], "mid_blocks": 1, "dec_blocks": [1, 1], "fusion": "attention"}
-
-
-def _with_light(hazy: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
-    n, _, h, w = hazy.shape
-    return torch.cat([hazy, light.view(1, 3, 1, 1).expand(n, 3, h, w)], dim=1)
 
 
 def test_a_known_transmission_is_inverted_exactly() -> None:
@@ -34,7 +30,7 @@ def test_a_known_transmission_is_inverted_exactly() -> None:
     share = (t - model.head.t_min) / (1 - model.head.t_min)
     with torch.no_grad():
         model.ending.bias[0] = math.log(share / (1 - share))
-        out = model(_with_light(hazy, light))
+        out = model(model_input(hazy, light))
     assert (out - clean).abs().max().item() < 1e-4
 
 
@@ -43,7 +39,7 @@ def test_it_starts_as_a_mild_uniform_dehazing() -> None:
     gen = torch.Generator().manual_seed(1)
     hazy, light = torch.rand(1, 3, 32, 32, generator=gen), torch.full((3,), 0.9)
     with torch.no_grad():
-        out = ScatteringUNet(**CONFIG).eval()(_with_light(hazy, light))
+        out = ScatteringUNet(**CONFIG).eval()(model_input(hazy, light))
     t = 0.05 + 0.95 * torch.sigmoid(torch.tensor(2.0))
     assert torch.allclose(out, (hazy - 0.9) / t + 0.9, atol=1e-5)
 
@@ -58,7 +54,7 @@ def test_random_weights_tile_exactly() -> None:
     spec = ModelSpec("t", "dehaze", "scattering-unet", CONFIG, None)
     loaded = LoadedModel(spec.descriptor(), model, torch.device("cpu"), torch.float32)
     gen = torch.Generator().manual_seed(3)
-    x = _with_light(torch.rand(1, 3, 150, 190, generator=gen), torch.tensor([0.7, 0.8, 0.9]))
+    x = model_input(torch.rand(1, 3, 150, 190, generator=gen), torch.tensor([0.7, 0.8, 0.9]))
     whole = run_tiled(loaded, x, tile=0)
     tiled = run_tiled(loaded, x, tile=64, overlap=16, batch=2)
     assert (tiled - whole).abs().max().item() < 1e-4
