@@ -53,8 +53,10 @@ RECIPES["deblur-gunet"] = replace(
     bf16=False,
 )
 
-# Super-resolution: the network runs at low resolution, three levels, more blocks at the finest ones;
-# x3 and x4 start from the x2 weights (all but the pixel-shuffle ending fit) and need fewer steps.
+# Super-resolution: the network runs at low resolution, three levels of two blocks each way;
+# x3 and x4 start from the x2 weights (all but the pixel-shuffle ending fit). On 2 cores: x2 ~0.75 s/step
+# (75 min), x3 and x4 ~0.43 s/step (about 60 min each); 8000 steps instead of 3000 gave +0.15 / +0.13 dB
+# (x3 / x4, BENCHMARKS.md).
 _SR = {
     "in_channels": 3,
     "out_channels": 3,
@@ -64,7 +66,7 @@ _SR = {
     "dec_blocks": [2, 2, 2],
 }
 _SR_DATA = (f"{SHARED}/photos", f"{SHARED}/bsds500-train/images")
-for _scale, _crop, _steps in ((2, 128, 6000), (3, 144, 3000), (4, 192, 3000)):
+for _scale, _crop, _steps in ((2, 128, 6000), (3, 144, 8000), (4, 192, 8000)):
     RECIPES[f"sr-x{_scale}"] = Recipe(
         name=f"sr-x{_scale}",
         task="super-resolve",
