@@ -54,9 +54,8 @@ RECIPES["deblur-gunet"] = replace(
 )
 
 # Super-resolution: the network runs at low resolution, three levels of two blocks each way;
-# x3 and x4 start from the x2 weights (all but the pixel-shuffle ending fit). On 2 cores: x2 ~0.75 s/step
-# (75 min), x3 and x4 ~0.43 s/step (about 60 min each); 8000 steps instead of 3000 gave +0.15 / +0.13 dB
-# (x3 / x4, BENCHMARKS.md).
+# x3 and x4 start from the x2 weights (all but the pixel-shuffle ending fit). On 2 cores: x2 75 min,
+# x3 and x4 0.43 s/step (57 min each); 8000 steps instead of 3000 gave x3 / x4 +0.15 / +0.13 dB.
 _SR = {
     "in_channels": 3,
     "out_channels": 3,
