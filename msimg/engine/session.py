@@ -16,6 +16,7 @@ from msimg.engine.descriptor import LoadedModel
 from msimg.engine.device import auto_tile, resolve_device
 from msimg.engine.options import EngineOptions
 from msimg.engine.runner import Stream, TileSettings, reflect_index, run_with_backoff
+from msimg.engine.survey import survey, with_constants
 from msimg.errors import UsageError
 from msimg.io.convert import from_float, to_float
 from msimg.io.image import Image, ImageMeta
@@ -79,6 +80,7 @@ class Session:
         if self.task.prepare is not None and meta is not None:
             options = self.task.prepare(options, meta)
         plan = self.task.plan(colour, options)
+        constants = survey(self.model, colour)
         desc = self.model.descriptor
         s = desc.scale
         out_colour = plan.channels or colour.shape[2]
@@ -91,7 +93,7 @@ class Session:
         def read(r0: int, r1: int) -> torch.Tensor:
             rgb = to_tensor(to_float(colour[rows[r0:r1]][:, cols])[0])
             extra = None if plan.extra is None else plan.extra[..., rows[r0:r1], :][..., cols]
-            return plan.model_input(rgb, extra)
+            return with_constants(plan.model_input(rgb, extra), constants)
 
         def write(o0: int, o1: int, y: torch.Tensor) -> None:
             o1 = min(o1, h * s)

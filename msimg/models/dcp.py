@@ -4,8 +4,8 @@ runs through the same tiled engine as the networks, on the GPU too.
 In most haze-free patches some pixel is dark in some channel; haze lifts that minimum toward the
 atmospheric light A. So 1 - omega * dark(I / A) estimates the transmission t, which a guided filter
 (radius `radius`, guide = the hazy image's gray) sharpens to the edges, and J = (I - A) / max(t, t0) + A.
-A is global (the brightest of the most haze-opaque pixels), so the task finds it on a down-scaled copy of
-the whole image and hands it to every tile as three constant input channels.
+A is global (the brightest of the most haze-opaque pixels): `survey` finds it on a down-scaled copy of the
+whole image (`engine.survey`), and every tile gets it as three constant input channels.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -34,15 +33,16 @@ def dark_channel(x: torch.Tensor, patch: int) -> torch.Tensor:
     return min_filter(x.amin(dim=1, keepdim=True), patch)
 
 
-def atmospheric_light(rgb: np.ndarray, patch: int, fraction: float = 0.001) -> np.ndarray:
-    """A (3,) from an (H, W, 3) float image: among the `fraction` of pixels with the brightest dark
+def atmospheric_light(x: torch.Tensor, patch: int, fraction: float = 0.001) -> torch.Tensor:
+    """A (N, 3) of (N, 3, H, W) hazy images: among the `fraction` of pixels with the brightest dark
     channel (the most haze-opaque), the colour of the one with the highest intensity."""
-    x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float()
-    dark = dark_channel(x, patch).flatten()
-    count = max(1, int(dark.numel() * fraction))
-    candidates = torch.topk(dark, count).indices
-    pixels = x[0].flatten(1)[:, candidates]  # (3, count)
-    return pixels[:, pixels.sum(dim=0).argmax()].clamp(min=1e-3).numpy()
+    x = x.float()
+    dark = dark_channel(x, patch).flatten(1)
+    count = max(1, int(dark.shape[1] * fraction))
+    candidates = torch.topk(dark, count).indices  # (N, count)
+    pixels = torch.gather(x.flatten(2), 2, candidates[:, None].expand(-1, 3, -1))  # (N, 3, count)
+    brightest = pixels.sum(dim=1).argmax(dim=1)
+    return pixels[torch.arange(len(x)), :, brightest].clamp(min=1e-3)
 
 
 class DarkChannelPrior(nn.Module):
@@ -66,6 +66,10 @@ class DarkChannelPrior(nn.Module):
             "memory_per_pixel": 4 * 40,
             "dtypes": ("fp32",),  # running sums over long rows need fp32
         }
+
+    def survey(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, 3, h, w) down-scaled whole image -> its air light A (1, 3)."""
+        return atmospheric_light(x, self.config.patch).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.config

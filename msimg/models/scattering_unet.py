@@ -3,9 +3,13 @@
 Haze follows I = J t + A (1 - t). Recovering J means dividing I - A by t, an amplification of up to 1/t
 (7x in dense haze) that a network adding a residual to its input has to learn pixel by pixel. Here the
 network predicts t (and a small correction c) and the division is written out:
-J = (I - A) / t + A + c. It sees the hazy image, the air light A (three constant channels, as the task
+J = (I - A) / t + A + c. It sees the hazy image, the air light A (three constant channels, as the engine
 gives it) and the dark channel of I / A (the dark channel prior's evidence of haze, He, Sun and Tang,
 CVPR 2009), and starts as a mild uniform dehazing (t ~ 0.89, c = 0).
+
+A comes from the model's global stage (`survey`, run by the engine on a down-scaled copy of the whole
+image): a learned estimator (`air_light.AirLightNet`, config `light`) or, without one, the dark channel
+prior's rule.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 
 import torch
 
-from msimg.models.dcp import dark_channel
+from msimg.models.air_light import AirLightNet
+from msimg.models.dcp import atmospheric_light, dark_channel
 from msimg.models.gated_unet import GatedUNet
 
 BODY = {"in_channels": 7, "out_channels": 4, "scale": 1}  # hazy, A, dark channel -> t logit, correction
@@ -33,7 +38,7 @@ def _split(config: dict[str, Any]) -> tuple[dict[str, Any], ScatteringConfig]:
     if fixed:
         raise ValueError(f"scattering-unet sets {', '.join(fixed)} itself")
     own = {k: config[k] for k in ("patch", "t_min") if k in config}
-    body = {k: v for k, v in config.items() if k not in own}
+    body = {k: v for k, v in config.items() if k not in own and k != "light"}
     return {**body, **BODY}, ScatteringConfig(**own)
 
 
@@ -44,6 +49,7 @@ class ScatteringUNet(GatedUNet):
         body, head = _split(config)
         super().__init__(**body)
         self.head = head
+        self.light = None if config.get("light") is None else AirLightNet(**config["light"])
         torch.nn.init.zeros_(self.ending.weight)
         with torch.no_grad():
             self.ending.bias.zero_()
@@ -57,6 +63,12 @@ class ScatteringUNet(GatedUNet):
         desc["receptive_radius"] += head.patch // 2
         return desc
 
+    def survey(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, 3, h, w) down-scaled whole image -> its air light A (1, 3)."""
+        if self.light is None:
+            return atmospheric_light(x, self.head.patch).to(x.dtype)
+        return self.light(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hazy, light = x[:, :3], x[:, 3:6].clamp(min=1e-3)
         dark = dark_channel(hazy / light, self.head.patch)
@@ -66,4 +78,5 @@ class ScatteringUNet(GatedUNet):
 
     def config_dict(self) -> dict[str, Any]:
         body = {k: v for k, v in super().config_dict().items() if k not in BODY}
-        return {**body, **asdict(self.head)}
+        light = {} if self.light is None else {"light": self.light.config_dict()}
+        return {**body, **asdict(self.head), **light}

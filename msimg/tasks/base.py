@@ -31,8 +31,9 @@ class Plan:
     `extra` (a whole-image (1, C, H, W) tensor the task computed up front, or None) into the model input.
     `strength` < 1 blends the result with the input (models of scale 1). `size` is the final
     (width, height) when the model's own scale is not the answer. `ensemble` averages the model over the
-    8 flips and rotations of every tile. Statistics of the whole image that a tile cannot see (dehaze's air
-    light) are computed in `plan` on a `preview` and carried by `model_input` to every band.
+    8 flips and rotations of every tile. Statistics of the whole image that a tile cannot see are computed
+    in `plan` on a `preview` and carried by `model_input` to every band, or, when a model learns them (the
+    dehaze network's air light), by the model's own global stage (`engine.survey`).
 
     A task whose output differs in kind from its input (demosaic: a one-channel mosaic in, RGB out) sets
     `channels` (output colour channels) and `dtype` (output sample type), and `finish(y)` maps each band of
@@ -109,8 +110,8 @@ def sample_rows(colour: np.ndarray, pixels: int = SAMPLE_PIXELS, band: int = 64)
 
 def preview(colour: np.ndarray, pixels: int = PREVIEW_PIXELS) -> tuple[np.ndarray, float]:
     """A float32 copy of the whole image, area-averaged down to about `pixels`, and its scale factor
-    (<= 1): for global statistics (atmospheric light, region merging) that a band or a tile cannot see.
-    A task computes them in `plan` and passes them to every band through its `model_input`."""
+    (<= 1): for global statistics (atmospheric light, region merging) that a band or a tile cannot see,
+    computed by a task's `plan` or a model's global stage (`engine.survey`)."""
     import cv2
 
     from msimg.io.convert import to_float

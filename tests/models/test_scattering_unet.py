@@ -9,10 +9,10 @@ import torch
 
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.runner import run_tiled
+from msimg.engine.survey import with_constants
 from msimg.errors import WeightsError
 from msimg.models.scattering_unet import ScatteringUNet
 from msimg.models.weights import ModelSpec
-from msimg.tasks.dehaze import model_input
 from msimg.train.degrade import haze
 
 CONFIG = {"width": 4, "enc_blocks": [1, 1], "mid_blocks": 1, "dec_blocks": [1, 1], "fusion": "attention"}
@@ -30,7 +30,7 @@ def test_a_known_transmission_is_inverted_exactly() -> None:
     share = (t - model.head.t_min) / (1 - model.head.t_min)
     with torch.no_grad():
         model.ending.bias[0] = math.log(share / (1 - share))
-        out = model(model_input(hazy, light))
+        out = model(with_constants(hazy, light[None]))
     assert (out - clean).abs().max().item() < 1e-4
 
 
@@ -39,7 +39,7 @@ def test_it_starts_as_a_mild_uniform_dehazing() -> None:
     gen = torch.Generator().manual_seed(1)
     hazy, light = torch.rand(1, 3, 32, 32, generator=gen), torch.full((3,), 0.9)
     with torch.no_grad():
-        out = ScatteringUNet(**CONFIG).eval()(model_input(hazy, light))
+        out = ScatteringUNet(**CONFIG).eval()(with_constants(hazy, light[None]))
     t = 0.05 + 0.95 * torch.sigmoid(torch.tensor(2.0))
     assert torch.allclose(out, (hazy - 0.9) / t + 0.9, atol=1e-5)
 
@@ -54,7 +54,7 @@ def test_random_weights_tile_exactly() -> None:
     spec = ModelSpec("t", "dehaze", "scattering-unet", CONFIG, None)
     loaded = LoadedModel(spec.descriptor(), model, torch.device("cpu"), torch.float32)
     gen = torch.Generator().manual_seed(3)
-    x = model_input(torch.rand(1, 3, 150, 190, generator=gen), torch.tensor([0.7, 0.8, 0.9]))
+    x = with_constants(torch.rand(1, 3, 150, 190, generator=gen), torch.tensor([[0.7, 0.8, 0.9]]))
     whole = run_tiled(loaded, x, tile=0)
     tiled = run_tiled(loaded, x, tile=64, overlap=16, batch=2)
     assert (tiled - whole).abs().max().item() < 1e-4
@@ -67,3 +67,23 @@ def test_the_body_channels_are_not_configurable() -> None:
     with pytest.raises(WeightsError, match="does not fit"):
         spec.descriptor()
     assert ScatteringUNet(**CONFIG).config_dict() == {**CONFIG, "kernel": 3, "patch": 15, "t_min": 0.05}
+
+
+def test_the_global_stage_gives_the_air_light() -> None:
+    """Without a learned stage the dark channel prior's rule finds A; a learned stage (config `light`)
+    starts as that rule and corrects it by at most its reach, on an image of any size."""
+    gen = torch.Generator().manual_seed(4)
+    clean = torch.rand(1, 3, 90, 130, generator=gen)
+    hazy = haze(clean, torch.ones(1, 1, 90, 130), torch.tensor([3.0]), torch.tensor([[0.8, 0.85, 0.9]]))
+    rule = ScatteringUNet(**CONFIG).eval().survey(hazy)
+    assert rule.shape == (1, 3) and (rule - torch.tensor([0.8, 0.85, 0.9])).abs().max() < 0.05
+    light = {"width": 4, "size": 64, "patch": 3, "reach": 0.3}
+    model = ScatteringUNet(**CONFIG, light=light).eval()
+    assert model.config_dict()["light"] == light
+    with torch.no_grad():
+        assert torch.equal(model.survey(hazy), rule)
+        model.light.correction.bias.copy_(torch.tensor([-50.0, 0.0, 50.0]))
+        corrected = model.survey(hazy)
+    assert (
+        torch.allclose(corrected - rule, torch.tensor([[-0.3, 0.0, 0.3]]), atol=1e-4) or corrected[0, 2] == 1
+    )

@@ -8,6 +8,7 @@ import torch
 
 from msimg import cfa
 from msimg.engine.runner import run_tiled
+from msimg.engine.survey import survey, with_constants
 from msimg.models.load import load_model
 from msimg.models.weights import load_manifest, shipped_spec
 from msimg.tasks import TASKS, get_task
@@ -42,7 +43,7 @@ def test_shipped_model_tiles_match_whole_image(name: str) -> None:
         noisy = noisy.numpy()
     plan = task.plan(noisy, options)  # the input the model's own task makes
     rgb = torch.from_numpy(noisy).permute(2, 0, 1)[None].expand(1, 3, -1, -1)  # gray repeats, as to_tensor
-    x = plan.model_input(rgb, plan.extra)
+    x = with_constants(plan.model_input(rgb, plan.extra), survey(model, noisy))  # as the engine does
     whole = run_tiled(model, x, tile=0).clamp(0, 1)  # outputs are clipped when written
     for tile in (64, 128):
         tiled = run_tiled(model, x, tile=tile, overlap=16, batch=2).clamp(0, 1)
