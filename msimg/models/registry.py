@@ -8,7 +8,6 @@ from typing import Any
 from msimg.errors import WeightsError
 
 ARCHITECTURES: dict[str, str] = {
-    "air-light-net": "msimg.models.air_light:AirLightNet",
     "boundary-net": "msimg.models.boundary_net:BoundaryNet",
     "classic-demosaic": "msimg.models.classic_demosaic:ClassicDemosaic",
     "dark-channel-prior": "msimg.models.dcp:DarkChannelPrior",

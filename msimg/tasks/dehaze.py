@@ -1,9 +1,9 @@
 """Dehaze: a trained network (default) or the dark channel prior.
 
 Both need the air light A, the colour of the haze at infinite distance: one value for the whole photo.
-Each model finds it with its own global stage on a down-scaled copy of the image (`engine.survey`): the
-dark channel prior by its rule, the network with a small learned estimator; every tile then gets it as
-three constant input channels, so tiles stay exact.
+Each model finds it with its own global stage on a down-scaled copy of the image (`engine.survey`; both
+use the dark channel prior's rule, the network because it was trained with it), and every tile gets it
+as three constant input channels, so tiles stay exact.
 """
 
 from __future__ import annotations

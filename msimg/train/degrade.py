@@ -134,12 +134,9 @@ def haze(x: torch.Tensor, depth: torch.Tensor, beta: torch.Tensor, light: torch.
     return x * t + a * (1 - t)
 
 
-def random_haze(
-    x: torch.Tensor, gen: torch.Generator, max_zoom: float = 4.0
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def random_haze(x: torch.Tensor, gen: torch.Generator, max_zoom: float = 4.0) -> torch.Tensor:
     """The dehaze training mix: depth proxies, density beta 0.2-3 (half the images uneven: beta varies
-    over the image by up to 2x), air light 0.65-1 slightly tinted, mild noise, 8 bits. Returns the hazy
-    images, their air light (N, 3) and transmission (N, 1, H, W).
+    over the image by up to 2x), air light 0.65-1 slightly tinted, mild noise, 8 bits.
 
     Depth and density are drawn over a canvas up to `max_zoom` times the crop and the crop cut from it:
     in a whole photo haze changes over hundreds of pixels, so a network trained only on haze that spans
@@ -161,11 +158,7 @@ def random_haze(
     grey = _uniform(n, 0.65, 1.0, gen).view(-1, 1)
     light = (grey + 0.05 * (2 * torch.rand(n, 3, generator=gen) - 1)).clamp(0, 1)
     hazy = haze(x, depth, beta, light)
-    return (
-        quantize(gaussian_noise(hazy, _uniform(n, 0.0, 2 / 255, gen), gen)),
-        light,
-        torch.exp(-beta * depth),
-    )
+    return quantize(gaussian_noise(hazy, _uniform(n, 0.0, 2 / 255, gen), gen))
 
 
 def raw_capture(

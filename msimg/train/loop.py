@@ -43,10 +43,7 @@ class Recipe:
     val_every: int = 1000
     bf16: bool = False
     scale: int = 1
-    # weights to start from (tensors of matching shape), e.g. x4 from x2; or sub-module prefix -> weights,
-    # e.g. {"": body, "light.": a stage trained on its own}
-    init: str | dict[str, str] | None = None
-    objective: str | None = None  # the training objective, when not the task's own
+    init: str | None = None  # weights to start from (tensors of matching shape), e.g. x4 from x2
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -97,24 +94,13 @@ def evaluate(
     return {k: round(float(np.mean(v)), 4) for k, v in sums.items()}
 
 
-def _warm_start(model: torch.nn.Module, init: str | dict[str, str]) -> str:
-    """Copy the tensors of the `init` weights that fit `model` (a different ending is trained afresh)."""
+def _warm_start(model: torch.nn.Module, path: Path) -> str:
+    """Copy the tensors of `path` that fit `model` (a different ending is trained afresh)."""
     own = model.state_dict()
-    start = {}
-    for prefix, path in ({"": init} if isinstance(init, str) else init).items():
-        tensors = {prefix + k: v for k, v in load_file(str(data_path(path))).items()}
-        start.update({k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape})
+    start = {k: v for k, v in load_file(str(path)).items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(start, strict=False)
     fresh = sorted(set(own) - set(start))
     return f"{len(start)} tensors copied, {len(fresh)} fresh ({', '.join(fresh) or 'none'})"
-
-
-def _parts(init: str | dict[str, str] | None) -> dict[str, Any]:
-    """Sub-module prefix -> the record of the part trained on its own that `init` copies in."""
-    if not isinstance(init, dict):
-        return {}
-    records = {prefix: data_path(path).with_suffix(".json") for prefix, path in init.items()}
-    return {prefix: json.loads(path.read_text()) for prefix, path in records.items() if path.exists()}
 
 
 @dataclass
@@ -161,7 +147,7 @@ def train(
         step, seconds, history = state["step"], state["seconds"], state["history"]
         log.write(f"resumed at step {step}")
     elif recipe.init:
-        log.write(f"started from {recipe.init}: {_warm_start(model, recipe.init)}")
+        log.write(f"started from {recipe.init}: {_warm_start(model, data_path(recipe.init))}")
     log.write(f"recipe {json.dumps(asdict(recipe))}")
     log.write(f"train {len(data.train)} images, validation {len(data.validation)} images, {len(cases)} cases")
     model.train()
@@ -233,12 +219,7 @@ def train(
         "metrics": metrics,
         "sha256": sha,
     }
-    parts = _parts(recipe.init)
-    if parts:
-        entry["parts"] = parts
     if out.resolve().parent == weights_dir().resolve():
         save_manifest_entry(entry)
-    else:  # a part of another model: its record goes into that model's manifest entry
-        out.with_suffix(".json").write_text(json.dumps(entry, indent=2) + "\n")
     log.write(f"wrote {out} sha256 {sha}")
     return entry

@@ -158,7 +158,7 @@ class DehazeObjective(Plain):
     network is told the air light the dark channel prior's rule estimates from the hazy image itself."""
 
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        hazy, _, _ = random_haze(clean, gen)
+        hazy = random_haze(clean, gen)
         return _with_air_light(hazy), clean
 
     def validation_cases(
@@ -172,58 +172,19 @@ class DehazeObjective(Plain):
         return cases
 
 
-# The air light of the validation and benchmark haze, and two more for the air-light stage's validation,
-# which must not learn that the answer is always 0.9 grey.
-VALIDATION_LIGHTS = {"grey": (0.9, 0.9, 0.9), "blue": (0.72, 0.78, 0.84), "warm": (0.97, 0.93, 0.86)}
-
-
-class AirLightObjective(Plain):
-    """The dehaze network's global stage (`models.air_light`): hazy crops in, the air light they were
-    hazed with out, and the mean absolute error per channel as the score.
-
-    The stage sees the whole image, so the haze spans the crop (no larger canvas). Its error matters in
-    proportion to how much dehazing amplifies it, (J = (I - A) / t + A moves by (1 / t - 1) per unit of
-    A): the L1 loss weighs each crop by the mean of 1 / t - 1, so light haze, where A can hardly be seen
-    and hardly matters, does not pull the estimate toward the average air light."""
-
-    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        hazy, light, t = random_haze(clean, gen, max_zoom=1.0)
-        weight = (1 / t - 1).mean(dim=(1, 2, 3))
-        return hazy, torch.cat([light, weight[:, None]], dim=1)
-
-    def validation_cases(
-        self, clean: torch.Tensor, index: int
-    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-        cases = []
-        for j, (density, beta) in enumerate(VALIDATION_HAZE.items()):
-            for colour, light in VALIDATION_LIGHTS.items():
-                hazy = hazed_copy(clean, beta, 1000 * index + j, light)
-                cases.append((f"{density}_{colour}", hazy, torch.tensor([light])))
-        return cases
-
-    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """`target` (N, 4): the air light and the crop's weight."""
-        light, weight = target[:, :3], target[:, 3:]
-        return ((pred - light).abs() * weight).sum() / (3 * weight.sum())
-
-    def scores(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-        return {"error": float((output - target[:, :3]).abs().mean())}
-
-
-def hazed_copy(
-    clean: torch.Tensor, beta: float, seed: int, light: tuple[float, float, float] = VALIDATION_LIGHTS["grey"]
-) -> torch.Tensor:
-    """The validation and benchmark haze: seeded depth proxy, uniform `beta`, air light `light` (the
-    benchmark's is 0.9 grey), noise 1/255, 8 bits."""
+def hazed_copy(clean: torch.Tensor, beta: float, seed: int) -> torch.Tensor:
+    """The validation and benchmark haze: seeded depth proxy, uniform `beta`, air light 0.9 grey,
+    noise 1/255, 8 bits."""
     gen = torch.Generator().manual_seed(seed)
     n, _, h, w = clean.shape
     depth = depth_proxy(n, h, w, gen)
-    hazy = haze(clean, depth, torch.full((n,), beta), torch.tensor([light]).expand(n, 3))
+    hazy = haze(clean, depth, torch.full((n,), beta), torch.full((n, 3), 0.9))
     return quantize(gaussian_noise(hazy, torch.full((n,), 1 / 255), gen))
 
 
 def _with_air_light(hazy: torch.Tensor) -> torch.Tensor:
-    """The network's input with the air light the dark channel prior's rule finds in each image."""
+    """The network's input with the air light the dark channel prior's rule finds in each image, as the
+    model's global stage does at run time (`engine.survey`)."""
     from msimg.engine.survey import with_constants
     from msimg.models.dcp import DarkChannelConfig, atmospheric_light
 
@@ -369,9 +330,8 @@ def balanced_boundary_loss(logits: torch.Tensor, agreement: torch.Tensor) -> tor
 OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
     "demosaic": lambda recipe: DemosaicObjective(**recipe.extra),
     "denoise": lambda recipe: DenoiseObjective(),
-    "deblur": lambda recipe: DeblurObjective(**recipe.extra),
+    "deblur": lambda recipe: DeblurObjective(),
     "dehaze": lambda recipe: DehazeObjective(),
-    "air-light": lambda recipe: AirLightObjective(),
     "segment": lambda recipe: SegmentObjective(),
     "super-resolve": lambda recipe: SuperResolveObjective(
         recipe.scale, multiple=2 ** len(recipe.config["enc_blocks"])
@@ -380,4 +340,4 @@ OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
 
 
 def objective_for(recipe: Recipe) -> Objective:
-    return OBJECTIVES[recipe.objective or recipe.task](recipe)
+    return OBJECTIVES[recipe.task](recipe)

@@ -7,7 +7,6 @@ import sys
 from dataclasses import asdict, replace
 from typing import Any
 
-from msimg.models.air_light import AirLightConfig
 from msimg.models.boundary_net import BoundaryNetConfig
 from msimg.models.dcp import DarkChannelConfig
 from msimg.models.swin_demosaic import SwinDemosaicConfig
@@ -86,48 +85,20 @@ for _scale, _crop, _steps in ((2, 128, 6000), (3, 144, 8000), (4, 192, 8000)):
     )
 
 
-# Dehaze's global stage: the air light of a whole photo from a down-scaled copy (`models.air_light`),
-# trained on the dehaze haze mix to give the air light the crop was hazed with. 320-pixel crops (the
-# network sees at most 192 pixels), validated at three air light colours on 512-pixel crops. A part of
-# dehaze-gunet, not shipped alone.
-RECIPES["dehaze-air-light"] = Recipe(
-    name="dehaze-air-light",
-    task="dehaze",
-    architecture="air-light-net",
-    objective="air-light",
-    config=asdict(AirLightConfig()),
-    data=(f"{SHARED}/photos", f"{SHARED}/bsds500-train/images"),
-    steps=3000,  # ~0.85 s/step on 2 cores (the haze synthesis is half of it): about 45 min
-    batch=16,
-    crop=320,
-    lr=1e-3,
-    seed=0,
-    val_fraction=0.1,
-    val_crop=512,
-    val_every=500,
-    bf16=False,
-)
-PARTS = {"dehaze-air-light"}  # trained into runs/NAME/ for another recipe to start from
-
 # Dehaze: the denoise network's body with attention fusion of the scales, predicting the transmission
 # and inverting the scattering model (`scattering_unet`), started from the denoise weights (the first and
 # last convolutions and the fusions start afresh). Validated on 512-pixel crops like the benchmark: haze
-# spans whole photos, not 256-pixel crops. The air-light stage (`light`) is copied in from
-# dehaze-air-light and not trained here: the body learns with the air light of the dark channel prior's
-# rule (the objective's), and at run time gets the stage's better estimate.
+# spans whole photos, not 256-pixel crops.
 _BODY = {k: v for k, v in RECIPES["denoise-gunet"].config.items() if k not in ("in_channels", "out_channels")}
 RECIPES["dehaze-gunet"] = replace(
     RECIPES["denoise-gunet"],
     name="dehaze-gunet",
     task="dehaze",
     architecture="scattering-unet",
-    config={**_BODY, "fusion": "attention", "patch": 15, "t_min": 0.05, "light": asdict(AirLightConfig())},
+    config={**_BODY, "fusion": "attention", "patch": 15, "t_min": 0.05},
     steps=5000,  # ~1.45 s/step on 2 cores: about 2 h (145 min measured, tests running beside it)
     val_crop=512,
-    init={
-        "": "weights/denoise-gunet.safetensors",
-        "light.": "runs/dehaze-air-light/dehaze-air-light.safetensors",
-    },
+    init="weights/denoise-gunet.safetensors",
     bf16=False,
 )
 
@@ -218,9 +189,8 @@ def main(names: list[str]) -> int:
             write_analytic(name)
             continue
         recipe = RECIPES[name]
-        runs = weights_dir().parent / "runs" / name
-        out = (runs if name in PARTS else weights_dir()) / f"{name}.safetensors"
-        train(recipe, objective_for(recipe), out, runs)
+        out = weights_dir() / f"{name}.safetensors"
+        train(recipe, objective_for(recipe), out, weights_dir().parent / "runs" / name)
     return 0
 
 
