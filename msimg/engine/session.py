@@ -15,7 +15,7 @@ import torch
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.device import auto_tile, resolve_device
 from msimg.engine.options import EngineOptions
-from msimg.engine.runner import Stream, TileSettings, reflect_index, run_with_backoff
+from msimg.engine.runner import Stream, TileSettings, reflect_index, run_with_backoff, tensor_stream
 from msimg.engine.survey import survey, with_constants
 from msimg.errors import UsageError
 from msimg.io.convert import from_float, to_float
@@ -81,6 +81,9 @@ class Session:
             options = self.task.prepare(options, meta)
         plan = self.task.plan(colour, options)
         constants = survey(self.model, colour)
+        tile = self.tile
+        if plan.iterate is not None:
+            plan, tile, progress = self._iterate(plan, h, w, tile, constants, progress)
         desc = self.model.descriptor
         s = desc.scale
         out_colour = plan.channels or colour.shape[2]
@@ -107,7 +110,7 @@ class Session:
             out[o0:o1, :, :out_colour] = from_float(to_pixels(y, out_colour), None, dtype)
 
         stream = Stream(hp, wp, read, write, plan.ensemble)
-        used = run_with_backoff(self.model, stream, self.tiles, self.tile, progress)
+        used = run_with_backoff(self.model, stream, self.tiles, tile, progress)
         if channels in (2, 4):
             alpha = np.ascontiguousarray(pixels[..., -1])
             if s != 1:  # bicubic: sharper edges than a wider kernel, and no ringing to speak of
@@ -118,6 +121,36 @@ class Session:
         if plan.finalize is not None:
             out = plan.finalize(out)
         return out, used, plan
+
+    def _iterate(
+        self,
+        plan: Plan,
+        h: int,
+        w: int,
+        tile: int,
+        constants: torch.Tensor | None,
+        progress: Callable[[float], None] | None,
+    ) -> tuple[Plan, int, Callable[[float], None] | None]:
+        """Run all passes of `plan.iterate` but the last, which becomes an ordinary plan for the caller to
+        stream; returns it, the tile that fitted, and the progress callback for the last pass."""
+        passes, step = plan.iterate.passes, plan.iterate.step
+
+        def part(i: int) -> Callable[[float], None] | None:
+            return None if progress is None else lambda f: progress((i + f) / passes)
+
+        previous = None
+        for i in range(passes - 1):
+            stream, out = tensor_stream(self.model, with_constants(step(i, previous), constants))
+            tile = run_with_backoff(self.model, stream, self.tiles, tile, part(i))
+            previous = out[..., :h, :w]
+        last = dataclasses.replace(plan, model_input=_given, extra=step(passes - 1, previous), iterate=None)
+        return last, tile, part(passes - 1)
+
+
+def _given(rgb: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+    """The model input a plan computed whole: the rows of `extra`."""
+    assert extra is not None
+    return extra
 
 
 def _resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -15,7 +15,13 @@ WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt")
 
 
 def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
-    """`--model` as a shipped name or a weights path; None is the task's default shipped model."""
+    """`--model` as a shipped name or a weights path; None is the task's default shipped model.
+
+    A task may run another task's model (deblur with a known kernel runs the denoiser as its prior): the
+    model must then be one of that kind, as the default is.
+    """
+    if default in load_manifest():
+        task = load_manifest()[default]["task"]
     if model is None or model in load_manifest():
         name = model or default
         if name not in load_manifest():

@@ -23,6 +23,17 @@ def _rgb_only(rgb: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
+class Iteration:
+    """Plug-and-play restoration (deblur with a known kernel): the model runs `passes` times over the whole
+    image, and `step(i, previous)` builds pass i's whole-image model input, (1, C_in, H, W), from the
+    previous pass's output ((1, 3, H, W), None before the first). The step sees the whole image, as a
+    Fourier-domain deconvolution must; each pass is tiled like any other."""
+
+    passes: int
+    step: Callable[[int, torch.Tensor | None], torch.Tensor]
+
+
+@dataclass(frozen=True)
 class Plan:
     """What a task decided about one image before the model runs; the engine then streams the image
     through the model band by band, so no whole-image float copy is needed.
@@ -40,6 +51,7 @@ class Plan:
     model output, (1, C_out, h, W) float32, to output colour values in [0, 1] (per pixel, so tile-safe).
     `finalize(out)` then works on the whole finished output (segment: regions from the boundary map), and
     `document(out)` describes the final result as data for a JSON output (segment's region table).
+    `iterate` replaces `model_input` and `extra` with passes of the model over the whole image.
     """
 
     model_input: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] = _rgb_only
@@ -52,6 +64,7 @@ class Plan:
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None
     finalize: Callable[[np.ndarray], np.ndarray] | None = None
     document: Callable[[np.ndarray], dict[str, Any]] | None = None
+    iterate: Iteration | None = None
 
 
 @dataclass(frozen=True)

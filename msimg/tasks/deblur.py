@@ -1,7 +1,13 @@
-"""Deblur: a blind network, or a known kernel's Wiener deconvolution cleaned up by the same network.
+"""Deblur: a blind network, or plug-and-play deconvolution with a known kernel.
 
-The network sees two images: an estimate (the Wiener result when the kernel is known, else the blurred
-input itself) and the blurred input; it corrects the estimate. One model thus serves both modes.
+Blind, the network sees the blurred image twice (its inputs are an estimate and the blurred image; it was
+trained to correct the estimate, which with a known kernel was the Wiener result).
+
+With a known kernel, half-quadratic splitting (DPIR: Zhang, Li, Zuo, Zhang, Van Gool, Timofte,
+"Plug-and-Play Image Restoration with Deep Denoiser Prior", TPAMI 2021) alternates a Fourier-domain data
+step, which sees the whole image, with the denoiser at a noise level falling from 49/255 to the image's
+own. The denoiser knows photos far better than a deblurring network trained to clean up after Wiener:
++2.6 dB on the held-out images over that design (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -13,11 +19,22 @@ import numpy as np
 import torch
 
 from msimg import kernels
-from msimg.deconv import wiener
+from msimg.deconv import DataStep
 from msimg.errors import MsimgError, UsageError
-from msimg.tasks.base import Plan, Task, to_tensor
+from msimg.tasks import denoise
+from msimg.tasks.base import Iteration, Plan, Task, sample_rows, to_tensor
+from msimg.tasks.denoise import estimate_sigma
 
-WIENER_REG = 2e-3  # gradient-prior weight: holds 8-bit quantisation and mild noise down
+WIENER_REG = 2e-3  # gradient-prior weight: holds 8-bit quantisation and mild noise down (training input)
+# DPIR's settings for deblurring: passes, the denoiser's first level, and lambda, which weighs the prior
+# against the data as mu = lambda * sigma^2 / level^2.
+PASSES = 8
+FIRST_LEVEL = 49 / 255
+TRADE_OFF = 0.23
+# Measured on training images (8 crops, six kernels): a floor of 0.5, 1, 2 /255 gave 30.67, 30.71, 30.35 dB;
+# 2, 5, 10 conjugate-gradient steps 30.30, 30.71, 30.75 (motion blur gains most; 10 costs 13% more time).
+NOISE_FLOOR = 1 / 255  # 8-bit rounding and a little sensor noise are always there
+CG_STEPS = 10  # per data step, each warm-started from the last solution
 
 
 def load_kernel(spec: str) -> torch.Tensor:
@@ -44,7 +61,7 @@ def load_kernel(spec: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class DeblurOptions:
-    """`kernel` None runs the blind network; a spec or PSF image runs Wiener deconvolution first."""
+    """`kernel` None runs the blind network; a spec or PSF image runs plug-and-play deconvolution."""
 
     kernel: str | None = None
     psf: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
@@ -60,20 +77,29 @@ def model_input(estimate: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
 
 
 def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
-    """Blind: the network sees the blurred image twice. Known kernel: Wiener deconvolution of the whole
-    image first (a global, FFT-based step), whose rows the engine then hands out band by band."""
+    """Blind: the network sees the blurred image twice. Known kernel: the splitting's passes, each a data
+    step over the whole image and then the denoiser, tiled like any model."""
     if options.psf is None:
         return Plan(model_input=lambda rgb, _: model_input(rgb, rgb))
     from msimg.io.convert import to_float
 
-    estimate = wiener(to_tensor(to_float(colour)[0]), options.psf, WIENER_REG)
-    return Plan(model_input=lambda rgb, est: model_input(est, rgb), extra=estimate)
+    blurred = to_tensor(to_float(colour)[0])
+    sigma = min(max(estimate_sigma(sample_rows(colour)), NOISE_FLOOR), FIRST_LEVEL)
+    levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
+    data = DataStep(blurred, options.psf, CG_STEPS)
+
+    def step(i: int, previous: torch.Tensor | None) -> torch.Tensor:
+        x = data(blurred if previous is None else previous, TRADE_OFF * sigma**2 / levels[i] ** 2)
+        return denoise.model_input(x, torch.tensor([denoise.model_level(levels[i], colour.shape[2])]))
+
+    return Plan(iterate=Iteration(PASSES, step))
 
 
 TASK = Task(
     name="deblur",
     summary="Sharpen out-of-focus and shaken photos, blind or with a known kernel.",
     default_model="deblur-gunet",
+    model_for=lambda options: "deblur-gunet" if options.kernel is None else "denoise-gunet",
     options_type=DeblurOptions,
     plan=plan,
 )

@@ -13,7 +13,8 @@ from msimg import kernels
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.read import read_image
-from msimg.tasks.deblur import DeblurOptions, plan
+from msimg.tasks.deblur import PASSES, TASK, DeblurOptions, plan
+from msimg.tasks.denoise import estimate_sigma
 from tests.conftest import photo, write_png
 
 
@@ -38,15 +39,41 @@ def test_kernel_specs_and_files(tmp_path: Path) -> None:
             DeblurOptions(bad)
 
 
-def test_the_network_sees_the_estimate_and_the_blurred_image() -> None:
+def test_blind_the_network_sees_the_blurred_image_twice() -> None:
     pixels = photo(40, 48)
     rgb = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
     blind = plan(pixels, DeblurOptions())
-    assert blind.extra is None and torch.equal(blind.model_input(rgb, None), torch.cat([rgb, rgb], 1))
-    known = plan(pixels, DeblurOptions("gaussian:1.5"))
-    assert known.extra is not None and known.extra.shape == (1, 3, 40, 48)
-    x = known.model_input(rgb, known.extra)
-    assert x.shape == (1, 6, 40, 48) and torch.equal(x[:, 3:], rgb) and not torch.allclose(x[:, :3], rgb)
+    assert blind.extra is None and blind.iterate is None
+    assert torch.equal(blind.model_input(rgb, None), torch.cat([rgb, rgb], 1))
+
+
+def test_a_known_kernel_runs_the_denoiser_at_falling_levels() -> None:
+    """Each pass gets the data step's result and a noise level, from 49/255 down to the image's noise."""
+    pixels = photo(40, 48)
+    noisy = np.clip(pixels + np.random.default_rng(0).normal(0, 6, pixels.shape), 0, 255).astype(np.uint8)
+    known = plan(noisy, DeblurOptions("motion:7,30"))
+    assert known.iterate is not None and known.iterate.passes == PASSES
+    first = known.iterate.step(0, None)
+    last = known.iterate.step(PASSES - 1, first[:, :3])
+    assert first.shape == last.shape == (1, 4, 40, 48)
+    assert float(first[0, 3].mean()) == pytest.approx(49 / 255)
+    assert float(last[0, 3].mean()) == pytest.approx(estimate_sigma(noisy.astype(np.float32) / 255), rel=1e-3)
+    assert float(last[0, 3].mean()) > 4 / 255
+    assert TASK.model_name(DeblurOptions("disk:2")) == "denoise-gunet"
+    assert TASK.model_name(DeblurOptions()) == "deblur-gunet"
+
+
+def test_known_kernel_tiled_matches_whole_image(weights_home: Path) -> None:
+    """The passes' whole-image data steps between tiled denoiser runs: tiles still agree with the whole."""
+    import msimg
+
+    blurred = cv2.GaussianBlur(photo(150, 190, seed=3), (0, 0), 1.5)
+    whole = msimg.run("deblur", blurred, kernel="gaussian:1.5", tile=0)
+    done: list[float] = []
+    tiled, _ = msimg.session("deblur", kernel="gaussian:1.5", tile=64).restore(blurred, progress=done.append)
+    assert whole.shape == blurred.shape and not np.array_equal(whole, blurred)
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+    assert done == sorted(done) and done[-1] == pytest.approx(1) and len(done) > PASSES  # over all passes
 
 
 def test_deblur_a_folder(deblur_weights_home: Path, tmp_path: Path) -> None:

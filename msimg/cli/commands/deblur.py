@@ -17,7 +17,8 @@ def deblur(
         str,
         typer.Option(
             help="auto (blind), or the blur if known: gaussian:SIGMA, disk:RADIUS, motion:LENGTH,ANGLE "
-            "(pixels, degrees), or an image file of the kernel."
+            "(pixels, degrees), or an image file of the kernel. A known kernel runs plug-and-play "
+            "deconvolution with the denoiser as the prior: sharper, about 8x slower."
         ),
     ] = "auto",
 ) -> None:
