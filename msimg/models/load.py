@@ -20,8 +20,7 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
     A task may run another task's model (deblur with a known kernel runs the denoiser as its prior): the
     model must then be one of that kind, as the default is.
     """
-    if default in load_manifest():
-        task = load_manifest()[default]["task"]
+    runs = load_manifest()[default]["task"] if default in load_manifest() else task
     if model is None or model in load_manifest():
         name = model or default
         if name not in load_manifest():
@@ -32,12 +31,13 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
         spec = shipped_spec(name)
     elif model.endswith(WEIGHT_SUFFIXES) or Path(model).exists():
         fallback = shipped_spec(default) if default in load_manifest() else None
-        spec = user_spec(Path(model), task, fallback)
+        spec = user_spec(Path(model), runs, fallback)
     else:
-        known = ", ".join(n for n, e in sorted(load_manifest().items()) if e["task"] == task) or "none"
-        raise WeightsError(f"unknown model '{model}' (shipped {task} models: {known})")
-    if spec.task != task:
-        raise WeightsError(f"model '{spec.name}' is a {spec.task} model, not {task}")
+        known = ", ".join(n for n, e in sorted(load_manifest().items()) if e["task"] == runs) or "none"
+        raise WeightsError(f"unknown model '{model}' (shipped {runs} models: {known})")
+    if spec.task != runs:
+        why = "" if runs == task else f" ({task} runs a {runs} model with these options)"
+        raise WeightsError(f"model '{spec.name}' is a {spec.task} model, not {runs}{why}")
     return spec
 
 

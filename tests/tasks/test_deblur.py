@@ -76,7 +76,9 @@ def test_known_kernel_tiled_matches_whole_image(weights_home: Path) -> None:
     assert done == sorted(done) and done[-1] == pytest.approx(1) and len(done) > PASSES  # over all passes
 
 
-def test_deblur_a_folder(deblur_weights_home: Path, tmp_path: Path) -> None:
+def test_deblur_a_folder(
+    deblur_weights_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for i in range(2):
         write_png(tmp_path / "in" / f"{i}.png", photo(50, 70, seed=i))
     out = tmp_path / "out"
@@ -84,3 +86,7 @@ def test_deblur_a_folder(deblur_weights_home: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["0.png", "1.png"]
     assert read_image(out / "0.png").pixels.shape == (50, 70, 3)
     assert main(["deblur", str(tmp_path / "in"), "-o", str(out), "--kernel", "motion:7"]) == 2
+    # with a kernel the model is the denoiser (the prior); a deblur model there is refused, saying why
+    args = ["deblur", str(tmp_path / "in"), "-o", str(out), "--kernel", "disk:2", "--model", "deblur-gunet"]
+    assert main(args) == 1  # a model error, as for any model that does not fit
+    assert "deblur runs a denoise model with these options" in capsys.readouterr().err
