@@ -123,7 +123,10 @@ class DataStep:
                 if rq == 0:  # solved exactly
                     break
                 ad = self._normal(d, weight)
-                alpha = rq / self._dot(d, ad)
+                curvature = self._dot(d, ad)
+                if curvature <= 0:  # the step vanished in float precision (a delta kernel solves at once)
+                    break
+                alpha = rq / curvature
                 x, r = x + alpha * d, r - alpha * ad
                 q = inverse * r
                 rq, previous = self._dot(r, q), rq

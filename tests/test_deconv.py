@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -11,6 +14,8 @@ from msimg.deconv import DataStep, wiener
 from msimg.metrics import psnr
 from msimg.train.degrade import blur, quantize
 from tests.conftest import photo
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 def sharp_scene() -> torch.Tensor:
@@ -65,3 +70,12 @@ def test_the_data_step_reaches_an_image_that_fits_both_terms() -> None:
     step = DataStep(blur(sharp, [k]), k, steps=60)
     step(torch.zeros_like(sharp), 1e-2)
     assert (step(sharp, 1e-2) - sharp).abs().max() < 2e-3
+
+
+def test_the_data_step_with_a_delta_kernel_keeps_the_blurred_image() -> None:
+    """No blur and the image itself as the prior: the image is the answer at once, and the solver stops
+    (on this photo the step's curvature underflowed to zero, which `--kernel gaussian:0` once divided by)."""
+    y = torch.from_numpy(cv2.imread(str(SAMPLES / "chelsea.png"))[:200, :200]).permute(2, 0, 1)[None] / 255
+    for weight in (1e-4, 1e-2):
+        out = DataStep(y.float(), kernels.gaussian(0))(y.float(), weight)
+        assert torch.allclose(out, y.float(), atol=1e-5)

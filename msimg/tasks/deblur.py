@@ -1,7 +1,10 @@
-"""Deblur: a blind network, or plug-and-play deconvolution with a known kernel.
+"""Deblur: plug-and-play deconvolution with a known or identified kernel, or a blind network.
 
-Blind, the network sees the blurred image twice (its inputs are an estimate and the blurred image; it was
-trained to correct the estimate, which with a known kernel was the Wiener result).
+Unless told the kernel, the task identifies it from the image's power spectrum among Gaussians, defocus
+disks and linear motion (`kernel_fit`), and leaves an image alone whose blur is too small to undo.
+`--kernel network` runs the blind network instead: it sees the blurred image twice (its inputs are an
+estimate and the blurred image; it was trained to correct the estimate, which with a known kernel was the
+Wiener result). It copes with blur outside those families (curved camera shake) but gains far less.
 
 With a known kernel, half-quadratic splitting (DPIR: Zhang, Li, Zuo, Zhang, Van Gool, Timofte,
 "Plug-and-Play Image Restoration with Deep Denoiser Prior", TPAMI 2021) alternates a Fourier-domain data
@@ -18,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from msimg import kernels
+from msimg import kernel_fit, kernels
 from msimg.deconv import DataStep
 from msimg.errors import MsimgError, UsageError
 from msimg.tasks import denoise
@@ -35,6 +38,7 @@ TRADE_OFF = 0.23
 # 2, 5, 10 conjugate-gradient steps 30.30, 30.71, 30.75 (motion blur gains most; 10 costs 13% more time).
 NOISE_FLOOR = 1 / 255  # 8-bit rounding and a little sensor noise are always there
 CG_STEPS = 10  # per data step, each warm-started from the last solution
+NETWORK = "network"  # --kernel value that runs the blind network
 
 
 def load_kernel(spec: str) -> torch.Tensor:
@@ -61,13 +65,14 @@ def load_kernel(spec: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class DeblurOptions:
-    """`kernel` None runs the blind network; a spec or PSF image runs plug-and-play deconvolution."""
+    """`kernel` None identifies the kernel per image; a spec or PSF image is the kernel; "network" runs
+    the blind network."""
 
     kernel: str | None = None
     psf: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.kernel is not None:
+        if self.kernel not in (None, NETWORK):
             object.__setattr__(self, "psf", load_kernel(self.kernel))  # checked before any file is read
 
 
@@ -77,16 +82,23 @@ def model_input(estimate: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
 
 
 def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
-    """Blind: the network sees the blurred image twice. Known kernel: the splitting's passes, each a data
-    step over the whole image and then the denoiser, tiled like any model."""
-    if options.psf is None:
+    """Network: it sees the blurred image twice. Otherwise the splitting's passes, each a data step over
+    the whole image and then the denoiser, tiled like any model."""
+    if options.kernel == NETWORK:
         return Plan(model_input=lambda rgb, _: model_input(rgb, rgb))
     from msimg.io.convert import to_float
 
     blurred = to_tensor(to_float(colour)[0])
     sigma = min(max(estimate_sigma(sample_rows(colour)), NOISE_FLOOR), FIRST_LEVEL)
+    psf = options.psf
+    if psf is None:
+        fit = kernel_fit.identify(blurred[0].mean(0))
+        if fit is None or fit.negligible:  # nothing worth undoing: the image as it is
+            level = torch.tensor([denoise.model_level(sigma, colour.shape[2])])
+            return Plan(model_input=lambda rgb, _: denoise.model_input(rgb, level), strength=0.0)
+        psf = fit.kernel
     levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
-    data = DataStep(blurred, options.psf, CG_STEPS)
+    data = DataStep(blurred, psf, CG_STEPS)
 
     def step(i: int, previous: torch.Tensor | None) -> torch.Tensor:
         x = data(blurred if previous is None else previous, TRADE_OFF * sigma**2 / levels[i] ** 2)
@@ -98,8 +110,8 @@ def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
 TASK = Task(
     name="deblur",
     summary="Sharpen out-of-focus and shaken photos, blind or with a known kernel.",
-    default_model="deblur-gunet",
-    model_for=lambda options: "deblur-gunet" if options.kernel is None else "denoise-gunet",
+    default_model="denoise-gunet",
+    model_for=lambda options: "deblur-gunet" if options.kernel == NETWORK else "denoise-gunet",
     options_type=DeblurOptions,
     plan=plan,
 )

@@ -12,6 +12,7 @@ from msimg.engine.survey import survey, with_constants
 from msimg.models.load import load_model
 from msimg.models.weights import load_manifest, shipped_spec
 from msimg.tasks import TASKS, get_task
+from msimg.tasks.deblur import DeblurOptions
 from msimg.tasks.demosaic import METHODS, DemosaicOptions
 
 SHIPPED = sorted(load_manifest())
@@ -34,6 +35,8 @@ def test_shipped_model_tiles_match_whole_image(name: str) -> None:
     noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1).astype(np.float32)
     task = get_task(desc.task)
     options = task.options_type()
+    if desc.task == "deblur":
+        options = DeblurOptions("network")  # the options that run the blind network
     if desc.task == "demosaic":
         options = DemosaicOptions(method=next(m for m, n in METHODS.items() if n == name))
     if desc.task == "demosaic" and options.method != "libraw":  # a Quad-Bayer frame with event holes

@@ -15,7 +15,10 @@ from msimg.errors import UsageError
 from msimg.io.read import read_image
 from msimg.tasks.deblur import PASSES, TASK, DeblurOptions, plan
 from msimg.tasks.denoise import estimate_sigma
+from msimg.train.degrade import blur
 from tests.conftest import photo, write_png
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def test_kernel_specs_and_files(tmp_path: Path) -> None:
@@ -39,10 +42,10 @@ def test_kernel_specs_and_files(tmp_path: Path) -> None:
             DeblurOptions(bad)
 
 
-def test_blind_the_network_sees_the_blurred_image_twice() -> None:
+def test_the_blind_network_sees_the_blurred_image_twice() -> None:
     pixels = photo(40, 48)
     rgb = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
-    blind = plan(pixels, DeblurOptions())
+    blind = plan(pixels, DeblurOptions("network"))
     assert blind.extra is None and blind.iterate is None
     assert torch.equal(blind.model_input(rgb, None), torch.cat([rgb, rgb], 1))
 
@@ -60,7 +63,21 @@ def test_a_known_kernel_runs_the_denoiser_at_falling_levels() -> None:
     assert float(last[0, 3].mean()) == pytest.approx(estimate_sigma(noisy.astype(np.float32) / 255), rel=1e-3)
     assert float(last[0, 3].mean()) > 4 / 255
     assert TASK.model_name(DeblurOptions("disk:2")) == "denoise-gunet"
-    assert TASK.model_name(DeblurOptions()) == "deblur-gunet"
+    assert TASK.model_name(DeblurOptions()) == "denoise-gunet"
+    assert TASK.model_name(DeblurOptions("network")) == "deblur-gunet"
+
+
+def test_unknown_blur_is_identified_and_a_sharp_photo_left_alone(weights_home: Path) -> None:
+    """Without a kernel the task fits one to the image: a blurred photo gets the splitting's passes with
+    the fitted kernel, a sharp one comes back unchanged (its blur is too small to be worth undoing)."""
+    import msimg
+
+    sharp = cv2.cvtColor(cv2.imread(str(SAMPLES / "chelsea.png")), cv2.COLOR_BGR2RGB)
+    x = torch.from_numpy(sharp).permute(2, 0, 1)[None].float()
+    blurred = blur(x, [kernels.motion(9, 120)])[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+    found = plan(blurred, DeblurOptions())
+    assert found.iterate is not None and found.iterate.passes == PASSES
+    assert np.array_equal(msimg.run("deblur", sharp), sharp)
 
 
 def test_known_kernel_tiled_matches_whole_image(weights_home: Path) -> None:

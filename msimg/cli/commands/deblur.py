@@ -16,9 +16,11 @@ def deblur(
     kernel: Annotated[
         str,
         typer.Option(
-            help="auto (blind), or the blur if known: gaussian:SIGMA, disk:RADIUS, motion:LENGTH,ANGLE "
-            "(pixels, degrees), or an image file of the kernel. A known kernel runs plug-and-play "
-            "deconvolution with the denoiser as the prior: sharper, about 8x slower."
+            help="auto: find the blur in the image (a Gaussian, defocus disk or linear motion; a photo "
+            "with no blur worth undoing is left as it is); network: the blind network (faster, for blur "
+            "of other shapes, gains less); or the blur if known: gaussian:SIGMA, disk:RADIUS, "
+            "motion:LENGTH,ANGLE (pixels, degrees), or an image file of the kernel. A found or given "
+            "kernel runs plug-and-play deconvolution with the denoiser as the prior."
         ),
     ] = "auto",
 ) -> None:
@@ -29,6 +31,8 @@ def deblur(
       msimg deblur photos/ -o sharp/
 
       msimg deblur frame.png --kernel motion:15,30
+
+      msimg deblur shaken/ -o out/ --kernel network
 
       msimg deblur scan.tif --kernel psf.png --format tif
     """

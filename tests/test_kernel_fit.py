@@ -1,0 +1,61 @@
+"""Blur identification on the shipped sample photos, blurred as the benchmark blurs (noise 1/255, 8 bits)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from msimg import kernel_fit, kernels
+from msimg.train.degrade import blur
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def gray_blurred(name: str, spec: str | None, seed: int = 0) -> torch.Tensor:
+    """The sample's mean of channels in [0, 1] after blur (None: sharp), noise 1/255 and 8-bit rounding."""
+    rgb = cv2.cvtColor(cv2.imread(str(SAMPLES / f"{name}.png")), cv2.COLOR_BGR2RGB)
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
+    if spec is not None:
+        x = blur(x, [kernels.parse(spec)])
+    x = x + torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))
+    return x.round().clamp(0, 255)[0].mean(0).double() / 255
+
+
+def params(spec: str) -> tuple[str, list[float]]:
+    name, _, args = spec.partition(":")
+    return name, [float(v) for v in args.split(",")]
+
+
+@pytest.mark.parametrize("name", ["coffee", "astronaut"])
+@pytest.mark.parametrize(
+    "spec,tolerance",
+    [("gaussian:2.2", [0.3]), ("disk:3.3", [0.4]), ("motion:11,62", [1.5, 5])],
+    ids=["gaussian", "disk", "motion"],
+)
+def test_identifies_the_family_and_size(name: str, spec: str, tolerance: list[float]) -> None:
+    fit = kernel_fit.identify(gray_blurred(name, spec))
+    assert fit is not None and not fit.negligible
+    family, found = params(fit.spec)
+    assert family == params(spec)[0], fit.spec
+    for got, want, tol in zip(found, params(spec)[1], tolerance, strict=True):
+        assert abs(got - want) <= tol, fit.spec
+    assert torch.equal(fit.kernel, kernels.parse(fit.spec))
+
+
+def test_a_sharp_photo_has_no_blur_worth_undoing() -> None:
+    fit = kernel_fit.identify(gray_blurred("coffee", None))
+    assert fit is not None and fit.negligible, fit.spec
+
+
+def test_an_image_smaller_than_a_tile_is_not_fitted() -> None:
+    assert kernel_fit.identify(torch.rand(100, 300)) is None
+
+
+def test_the_spectrum_of_white_noise_is_its_variance() -> None:
+    noise = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, (512, 512)))
+    spectrum = kernel_fit.power_spectrum(noise)
+    assert float(spectrum[4:-4, 4:].mean()) == pytest.approx(0.01, rel=0.05)
