@@ -103,13 +103,14 @@ def _frequencies() -> tuple[torch.Tensor, torch.Tensor]:
 
 def power_spectrum(gray: torch.Tensor) -> torch.Tensor:
     """Welch's estimate of the (H, W) image's power spectrum on the tile's half grid, scaled so that
-    white noise of variance v gives v."""
+    white noise of variance v gives v. Tiles overlap by half; a large image gives an even spread of
+    `MAX_TILES` of them, the only ones copied."""
     win = torch.hann_window(WINDOW, periodic=False, dtype=torch.float64)
     w2 = win[:, None] * win[None, :]
-    tiles = gray.double().unfold(0, WINDOW, WINDOW // 2).unfold(1, WINDOW, WINDOW // 2)
-    tiles = tiles.reshape(-1, WINDOW, WINDOW)
-    if len(tiles) > MAX_TILES:
-        tiles = tiles[torch.linspace(0, len(tiles) - 1, MAX_TILES).long()]
+    grid = gray.unfold(0, WINDOW, WINDOW // 2).unfold(1, WINDOW, WINDOW // 2)  # a view, no copy
+    rows, cols = grid.shape[:2]
+    pick = torch.linspace(0, rows * cols - 1, min(rows * cols, MAX_TILES)).round().long()
+    tiles = grid[pick // cols, pick % cols].double()
     tiles = tiles - tiles.mean(dim=(1, 2), keepdim=True)
     return (torch.fft.rfft2(tiles * w2).abs() ** 2).mean(0) / (w2**2).sum()
 

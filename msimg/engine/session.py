@@ -80,8 +80,12 @@ class Session:
         if self.task.prepare is not None and meta is not None:
             options = self.task.prepare(options, meta)
         plan = self.task.plan(colour, options)
-        constants = survey(self.model, colour)
         tile = self.tile
+        if plan.strength == 0 and plan.iterate is None:  # the input, as it is: no model to run
+            if progress is not None:
+                progress(1.0)
+            return pixels.copy(), tile, plan
+        constants = survey(self.model, colour)
         if plan.iterate is not None:
             plan, tile, progress = self._iterate(plan, h, w, tile, constants, progress)
         desc = self.model.descriptor

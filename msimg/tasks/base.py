@@ -40,11 +40,12 @@ class Plan:
 
     `model_input(rgb, extra)` turns a band of rows, (1, 3, h, W) float32 in [0, 1], plus the same rows of
     `extra` (a whole-image (1, C, H, W) tensor the task computed up front, or None) into the model input.
-    `strength` < 1 blends the result with the input (models of scale 1). `size` is the final
-    (width, height) when the model's own scale is not the answer. `ensemble` averages the model over the
-    8 flips and rotations of every tile. Statistics of the whole image that a tile cannot see are computed
-    in `plan` on a `preview` and carried by `model_input` to every band, or, when the model decides how
-    (dehaze's air light), by the model's own global stage (`engine.survey`).
+    `strength` < 1 blends the result with the input (models of scale 1); 0 keeps the input and runs
+    nothing. `size` is the final (width, height) when the model's own scale is not the answer.
+    `ensemble` averages the model over the 8 flips and rotations of every tile. Statistics of the whole
+    image that a tile cannot see are computed in `plan` on a `preview` and carried by `model_input` to
+    every band, or, when the model decides how (dehaze's air light), by the model's own global stage
+    (`engine.survey`).
 
     A task whose output differs in kind from its input (demosaic: a one-channel mosaic in, RGB out) sets
     `channels` (output colour channels) and `dtype` (output sample type), and `finish(y)` maps each band of

@@ -94,8 +94,7 @@ def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
     if psf is None:
         fit = kernel_fit.identify(blurred[0].mean(0))
         if fit is None or fit.negligible:  # nothing worth undoing: the image as it is
-            level = torch.tensor([denoise.model_level(sigma, colour.shape[2])])
-            return Plan(model_input=lambda rgb, _: denoise.model_input(rgb, level), strength=0.0)
+            return Plan(strength=0.0)
         psf = fit.kernel
     levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
     data = DataStep(blurred, psf, CG_STEPS)
