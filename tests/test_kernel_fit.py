@@ -38,7 +38,7 @@ def params(spec: str) -> tuple[str, list[float]]:
 )
 def test_identifies_the_family_and_size(name: str, spec: str, tolerance: list[float]) -> None:
     fit = kernel_fit.identify(gray_blurred(name, spec))
-    assert fit is not None and not fit.negligible
+    assert fit is not None and not fit.negligible and fit.distinct
     family, found = params(fit.spec)
     assert family == params(spec)[0], fit.spec
     for got, want, tol in zip(found, params(spec)[1], tolerance, strict=True):
@@ -59,3 +59,11 @@ def test_the_spectrum_of_white_noise_is_its_variance() -> None:
     noise = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, (512, 512)))
     spectrum = kernel_fit.power_spectrum(noise)
     assert float(spectrum[4:-4, 4:].mean()) == pytest.approx(0.01, rel=0.05)
+
+
+def test_a_fit_whose_size_is_unsure_is_not_trusted() -> None:
+    """White noise has no spectral fall-off to read a size from: every size of the best kernel fits about
+    as well, so the fit is marked as not distinct (deblur then leaves the image alone)."""
+    noise = torch.from_numpy(np.random.default_rng(1).normal(0.5, 0.1, (400, 600)))
+    fit = kernel_fit.identify(noise)
+    assert fit is not None and not fit.distinct

@@ -93,7 +93,7 @@ def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
     psf = options.psf
     if psf is None:
         fit = kernel_fit.identify(blurred[0].mean(0))
-        if fit is None or fit.negligible:  # nothing worth undoing: the image as it is
+        if fit is None or fit.negligible or not fit.distinct:  # nothing (sure) to undo: the image as it is
             return Plan(strength=0.0)
         psf = fit.kernel
     levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
