@@ -8,8 +8,9 @@ sought within the families `deblur --kernel` accepts, whose spectra are distinct
 on lines across the motion (spaced 1 / length), a disk on rings, a Gaussian bends the fall-off down.
 
 The spectrum is averaged over Hann-windowed tiles (Welch), each kernel is scored by the squared error of
-the model in log power over all but the lowest frequencies (c from the frequencies the kernel passes,
-alpha from a grid), and a coarse grid over every family is refined around the best of each family.
+the model in log power over all but the lowest frequencies (c and alpha by least squares where the kernel
+passes, the noise floor from a grid), and a coarse grid over every family is refined around the best of
+each family. The winner counts as sure only if other sizes of it fit clearly worse.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Deblur: plug-and-play deconvolution with a known or identified kernel, or a blind network.
 
 Unless told the kernel, the task identifies it from the image's power spectrum among Gaussians, defocus
-disks and linear motion (`kernel_fit`), and leaves an image alone whose blur is too small to undo.
+disks and linear motion (`kernel_fit`), and leaves an image alone whose blur is too small to undo or
+whose kernel size the fit is unsure of (a wrong size rings).
 `--kernel network` runs the blind network instead: it sees the blurred image twice (its inputs are an
 estimate and the blurred image; it was trained to correct the estimate, which with a known kernel was the
 Wiener result). It copes with blur outside those families (curved camera shake) but gains far less.
