@@ -237,15 +237,16 @@ def bench_super_resolve(limit: int | None) -> str:
 ImageFn = Callable[[np.ndarray], np.ndarray]
 
 
-def blurred_copy(clean: np.ndarray, spec: str, seed: int) -> np.ndarray:
-    """`clean` blurred by kernel `spec` (reflecting borders, as in training), noise 1/255, 8 bits."""
+def blurred_copy(clean: np.ndarray, spec: str | torch.Tensor, seed: int) -> np.ndarray:
+    """`clean` blurred by kernel `spec` (or the kernel itself; reflecting borders, as in training), noise
+    1/255, 8 bits."""
     import torch
 
     from msimg.kernels import parse
     from msimg.train.degrade import blur
 
     x = torch.from_numpy(clean).permute(2, 0, 1)[None].float()
-    out = blur(x, [parse(spec)])[0].permute(1, 2, 0).numpy()
+    out = blur(x, [parse(spec) if isinstance(spec, str) else spec])[0].permute(1, 2, 0).numpy()
     out = out + np.random.default_rng(seed).normal(0, 1.0, out.shape)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
@@ -318,18 +319,6 @@ def measure(fn: ImageFn, pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[fl
     return float(np.mean(ps)), float(np.mean(ss)), mp / secs if secs > 0 else float("inf")
 
 
-def shaken_copy(clean: np.ndarray, kernel: torch.Tensor, seed: int) -> np.ndarray:
-    """`clean` blurred by a kernel tensor as `blurred_copy` blurs by a spec."""
-    import torch
-
-    from msimg.train.degrade import blur
-
-    x = torch.from_numpy(clean).permute(2, 0, 1)[None].float()
-    out = blur(x, [kernel])[0].permute(1, 2, 0).numpy()
-    out = out + np.random.default_rng(seed).normal(0, 1.0, out.shape)
-    return np.clip(np.round(out), 0, 255).astype(np.uint8)
-
-
 def bench_shake(val: list[tuple[str, np.ndarray]]) -> list[str]:
     """Curved camera shake, outside the families the kernel is sought in: one seeded path per image."""
     import torch
@@ -345,7 +334,7 @@ def bench_shake(val: list[tuple[str, np.ndarray]]) -> list[str]:
             k = shake(torch.Generator().manual_seed(i))
             psf = Path(tmp) / f"{i}.png"
             cv2.imwrite(str(psf), np.round(k.numpy() / float(k.max()) * 65535).astype(np.uint16))
-            y = shaken_copy(clean, k, i)
+            y = blurred_copy(clean, k, i)
             true = msimg.session("deblur", kernel=str(psf))
             for name, fn in zip(scores, [lambda x: x, found, network, true], strict=True):
                 scores[name].append(psnr(y if name == "blurred input" else fn.restore(y)[0], clean))

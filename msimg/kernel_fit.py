@@ -44,6 +44,9 @@ NEGLIGIBLE_SIGMA = 0.6
 # spectrum no kernel explains well).
 DISTINCT = 1.25
 NOISE_SCALES = 2.0 ** -torch.arange(0, 6.1, 0.5, dtype=torch.float64)
+# The fine grid around the coarse winner, per family: (size step, span either side, smallest size);
+# motion angles span 6 degrees either side in steps of 1.5.
+FINE = {"gaussian": (0.05, 0.25, 0.0), "disk": (0.1, 0.5, 0.5), "motion": (0.5, 2.0, 2.0)}
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,8 @@ class Fit:
     @property
     def negligible(self) -> bool:
         """Too small a blur to be worth deconvolving (an equivalent Gaussian's sigma)."""
-        name, _, args = self.spec.partition(":")
-        size = float(args.split(",")[0])  # a disk's spread is radius / 2, a line's length / sqrt(12)
+        name, (size, *_) = kernels.split_spec(self.spec)
+        # a disk's spread is radius / 2, a line's length / sqrt(12)
         sigma = {"gaussian": size, "disk": size / 2, "motion": size / np.sqrt(12)}[name]
         return sigma < NEGLIGIBLE_SIGMA
 
@@ -76,25 +79,19 @@ def _coarse() -> dict[str, list[str]]:
 
 def _fine(spec: str) -> list[str]:
     """Specs around `spec` on a grid four times finer (the coarse grid's neighbours included)."""
-    name, _, args = spec.partition(":")
-    v = [float(x) for x in args.split(",")]
-    if name == "gaussian":
-        return [f"gaussian:{s:.2f}" for s in np.arange(max(v[0] - 0.25, 0), v[0] + 0.26, 0.05)]
-    if name == "disk":
-        return [f"disk:{r:.2f}" for r in np.arange(max(v[0] - 0.5, 0.5), v[0] + 0.51, 0.1)]
-    return [
-        f"motion:{n:g},{a % 180:g}"
-        for n in np.arange(max(v[0] - 2, 2), v[0] + 2.01, 0.5)
-        for a in np.arange(v[1] - 6, v[1] + 6.1, 1.5)
-    ]
+    name, v = kernels.split_spec(spec)
+    step, span, lowest = FINE[name]
+    sizes = np.arange(max(v[0] - span, lowest), v[0] + span + step / 5, step)
+    if name != "motion":
+        return [f"{name}:{z:.2f}" for z in sizes]
+    return [f"motion:{n:g},{a % 180:g}" for n in sizes for a in np.arange(v[1] - 6, v[1] + 6.1, 1.5)]
 
 
 def _rivals(spec: str) -> list[str]:
     """The same kernel a quarter smaller and a third larger (same angle), on the fine grid's steps (so
     the cache of kernel spectra stays bounded)."""
-    name, _, args = spec.partition(":")
-    size, *angle = (float(v) for v in args.split(","))
-    step = {"gaussian": 0.05, "disk": 0.1, "motion": 0.5}[name]
+    name, (size, *angle) = kernels.split_spec(spec)
+    step = FINE[name][0]
     sizes = (min(round(size * f / step) * step, 64) for f in (0.75, 4 / 3))
     return [f"{name}:{z:.2f}" + "".join(f",{a:g}" for a in angle) for z in sizes]
 
@@ -160,9 +157,9 @@ def identify(gray: torch.Tensor) -> Fit | None:
     (where a blurred image has nothing but noise)."""
     if min(gray.shape) < WINDOW:
         return None
-    _, band = _frequencies()
+    log_f, band = _frequencies()
     log_power = power_spectrum(gray)[band].clamp(min=1e-20).log()
-    floor = float(log_power[_frequencies()[0] > np.log(0.45)].exp().median())  # noise, if blurred
+    floor = float(log_power[log_f > np.log(0.45)].exp().median())  # noise, if blurred
     noise = floor * NOISE_SCALES
     fits = []
     for specs in _coarse().values():

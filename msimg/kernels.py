@@ -105,13 +105,18 @@ def shake(gen: torch.Generator, max_length: float = 21.0) -> torch.Tensor:
     return path(pts * (length / max(span, 1e-6)))
 
 
-def parse(spec: str) -> torch.Tensor:
-    """`gaussian:S`, `disk:R` or `motion:LEN,ANGLE` -> kernel; a ValueError names what is wrong."""
+def split_spec(spec: str) -> tuple[str, list[float]]:
+    """`motion:15,30` -> ("motion", [15.0, 30.0]); a ValueError if the parameters are not numbers."""
     name, _, args = spec.partition(":")
     try:
-        values = [float(v) for v in args.split(",")] if args else []
+        return name, [float(v) for v in args.split(",")] if args else []
     except ValueError:
         raise ValueError(f"kernel '{spec}': parameters must be numbers") from None
+
+
+def parse(spec: str) -> torch.Tensor:
+    """`gaussian:S`, `disk:R` or `motion:LEN,ANGLE` -> kernel; a ValueError names what is wrong."""
+    name, values = split_spec(spec)
     shapes = {"gaussian": (gaussian, 1), "disk": (disk, 1), "motion": (motion, 2)}
     if name not in shapes:
         raise ValueError(f"kernel '{spec}': expected gaussian:S, disk:R, motion:LEN,ANGLE or a file")

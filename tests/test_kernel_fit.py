@@ -25,11 +25,6 @@ def gray_blurred(name: str, spec: str | None, seed: int = 0) -> torch.Tensor:
     return x.round().clamp(0, 255)[0].mean(0).double() / 255
 
 
-def params(spec: str) -> tuple[str, list[float]]:
-    name, _, args = spec.partition(":")
-    return name, [float(v) for v in args.split(",")]
-
-
 @pytest.mark.parametrize("name", ["coffee", "astronaut"])
 @pytest.mark.parametrize(
     "spec,tolerance",
@@ -39,9 +34,9 @@ def params(spec: str) -> tuple[str, list[float]]:
 def test_identifies_the_family_and_size(name: str, spec: str, tolerance: list[float]) -> None:
     fit = kernel_fit.identify(gray_blurred(name, spec))
     assert fit is not None and not fit.negligible and fit.distinct
-    family, found = params(fit.spec)
-    assert family == params(spec)[0], fit.spec
-    for got, want, tol in zip(found, params(spec)[1], tolerance, strict=True):
+    (family, found), (true_family, true_values) = kernels.split_spec(fit.spec), kernels.split_spec(spec)
+    assert family == true_family, fit.spec
+    for got, want, tol in zip(found, true_values, tolerance, strict=True):
         assert abs(got - want) <= tol, fit.spec
     assert torch.equal(fit.kernel, kernels.parse(fit.spec))
 

@@ -90,13 +90,13 @@ def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
     from msimg.io.convert import to_float
 
     blurred = to_tensor(to_float(colour)[0])
-    sigma = min(max(estimate_sigma(sample_rows(colour)), NOISE_FLOOR), FIRST_LEVEL)
     psf = options.psf
     if psf is None:
         fit = kernel_fit.identify(blurred[0].mean(0))
         if fit is None or fit.negligible or not fit.distinct:  # nothing (sure) to undo: the image as it is
             return Plan(strength=0.0)
         psf = fit.kernel
+    sigma = min(max(estimate_sigma(sample_rows(colour)), NOISE_FLOOR), FIRST_LEVEL)
     levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
     data = DataStep(blurred, psf, CG_STEPS)
 
