@@ -48,6 +48,7 @@ class FileResult:
     tile: int | None = None
     device: str | None = None
     error: str | None = None
+    found: dict[str, Any] | None = None  # what the task found in the image (deblur: the kernel)
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ def _writer(
                 megapixels,
                 tile,
                 device,
+                found=image.meta.extra.get("found"),
             )
         except Exception as err:
             result = FileResult(

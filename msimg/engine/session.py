@@ -48,11 +48,14 @@ class Session:
         self, image: Image, progress: Callable[[float], None] | None = None
     ) -> tuple[Image, int]:
         """A decoded file -> the result to write, and the tile used. A task that describes its result as
-        data (segment's region table) leaves it in `meta.extra["document"]`, for the JSON writer."""
+        data (segment's region table) leaves it in `meta.extra["document"]`, for the JSON writer; what the
+        task found in the image (deblur's kernel) goes to `meta.extra["found"]`, for the `--json` line."""
         pixels, tile, plan = self._run(image.pixels, progress, image.meta)
         extra = dict(image.meta.extra)
         if plan.document is not None:
             extra["document"] = plan.document(pixels)
+        if plan.found is not None:
+            extra["found"] = plan.found
         return Image(pixels, dataclasses.replace(image.meta, extra=extra)), tile
 
     def restore(

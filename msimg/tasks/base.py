@@ -52,6 +52,7 @@ class Plan:
     model output, (1, C_out, h, W) float32, to output colour values in [0, 1] (per pixel, so tile-safe).
     `finalize(out)` then works on the whole finished output (segment: regions from the boundary map), and
     `document(out)` describes the final result as data for a JSON output (segment's region table).
+    `found` is what the task found in the image and acted on (deblur's kernel), for the `--json` line.
     `iterate` replaces `model_input` and `extra` with passes of the model over the whole image.
     """
 
@@ -65,6 +66,7 @@ class Plan:
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None
     finalize: Callable[[np.ndarray], np.ndarray] | None = None
     document: Callable[[np.ndarray], dict[str, Any]] | None = None
+    found: dict[str, Any] | None = None
     iterate: Iteration | None = None
 
 

@@ -90,12 +90,13 @@ def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
     from msimg.io.convert import to_float
 
     blurred = to_tensor(to_float(colour)[0])
-    psf = options.psf
-    if psf is None:
+    psf, found = options.psf, None
+    if psf is None:  # reported: the kernel deconvolved (None: left alone) and the best fit
         fit = kernel_fit.identify(blurred[0].mean(0))
+        found = {"kernel": None, "fitted": None if fit is None else fit.spec}
         if fit is None or fit.negligible or not fit.distinct:  # nothing (sure) to undo: the image as it is
-            return Plan(strength=0.0)
-        psf = fit.kernel
+            return Plan(strength=0.0, found=found)
+        psf, found["kernel"] = fit.kernel, fit.spec
     sigma = min(max(estimate_sigma(sample_rows(colour)), NOISE_FLOOR), FIRST_LEVEL)
     levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
     data = DataStep(blurred, psf, CG_STEPS)
@@ -104,7 +105,7 @@ def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
         x = data(blurred if previous is None else previous, TRADE_OFF * sigma**2 / levels[i] ** 2)
         return denoise.model_input(x, torch.tensor([denoise.model_level(levels[i], colour.shape[2])]))
 
-    return Plan(iterate=Iteration(PASSES, step))
+    return Plan(iterate=Iteration(PASSES, step), found=found)
 
 
 TASK = Task(

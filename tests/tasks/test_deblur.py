@@ -86,6 +86,33 @@ def test_unknown_blur_is_identified_and_a_sharp_photo_left_alone(weights_home: P
     assert np.array_equal(out, sharp) and done == [1.0]
 
 
+def test_json_lines_report_the_kernel_found(
+    weights_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user scripting a batch sees which kernel each photo was deconvolved with, or that it was left
+    alone; with a given kernel there is nothing found to report."""
+    import json
+
+    sharp = cv2.imread(str(SAMPLES / "chelsea.png"))
+    x = torch.from_numpy(sharp).permute(2, 0, 1)[None].float()
+    blurred = blur(x, [kernels.motion(9, 120)])[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "blurred.png"), blurred)
+    cv2.imwrite(str(tmp_path / "in" / "sharp.png"), sharp)
+
+    def found(*options: str) -> dict[str, object]:
+        args = ["deblur", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", "--quiet"]
+        assert main([*args, "--overwrite", *options]) == 0
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()[:-1]]
+        return {Path(r["input"]).name: r["found"] for r in lines}
+
+    auto = found()
+    name, (size, angle) = kernels.split_spec(auto["blurred.png"]["kernel"])
+    assert name == "motion" and abs(size - 9) <= 1.5 and abs((angle - 120 + 90) % 180 - 90) <= 10
+    assert auto["sharp.png"]["kernel"] is None
+    assert found("--kernel", "motion:9,120") == {"blurred.png": None, "sharp.png": None}
+
+
 def test_known_kernel_tiled_matches_whole_image(weights_home: Path) -> None:
     """The passes' whole-image data steps between tiled denoiser runs: tiles still agree with the whole."""
     import msimg
