@@ -123,7 +123,6 @@ def dehaze_weights_home(weights_home: Path) -> Path:
     write_analytic("dehaze-dcp")
     config = {k: v for k, v in TINY_CONFIG.items() if k not in ("in_channels", "out_channels")}
     config["fusion"] = "attention"
-    config["light"] = {"width": 4, "size": 64, "patch": 3}  # a learned air-light stage, as shipped
     ship_tiny(weights_home, "dehaze-gunet", "dehaze", config, arch="scattering-unet")
     return weights_home
 

@@ -8,8 +8,7 @@ gives it) and the dark channel of I / A (the dark channel prior's evidence of ha
 CVPR 2009), and starts as a mild uniform dehazing (t ~ 0.89, c = 0).
 
 A comes from the model's global stage (`survey`, run by the engine on a down-scaled copy of the whole
-image): a learned estimator (`air_light.AirLightNet`, config `light`) trained through this network once
-it is trained, or, without one, the dark channel prior's rule, with which the network itself is trained.
+image): the dark channel prior's rule, as in training.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from typing import Any
 
 import torch
 
-from msimg.models.air_light import AirLightNet
 from msimg.models.dcp import atmospheric_light, dark_channel
 from msimg.models.gated_unet import GatedUNet
 
@@ -38,7 +36,7 @@ def _split(config: dict[str, Any]) -> tuple[dict[str, Any], ScatteringConfig]:
     if fixed:
         raise ValueError(f"scattering-unet sets {', '.join(fixed)} itself")
     own = {k: config[k] for k in ("patch", "t_min") if k in config}
-    body = {k: v for k, v in config.items() if k not in own and k != "light"}
+    body = {k: v for k, v in config.items() if k not in own}
     return {**body, **BODY}, ScatteringConfig(**own)
 
 
@@ -49,7 +47,6 @@ class ScatteringUNet(GatedUNet):
         body, head = _split(config)
         super().__init__(**body)
         self.head = head
-        self.light = None if config.get("light") is None else AirLightNet(**config["light"])
         torch.nn.init.zeros_(self.ending.weight)
         with torch.no_grad():
             self.ending.bias.zero_()
@@ -65,9 +62,7 @@ class ScatteringUNet(GatedUNet):
 
     def survey(self, x: torch.Tensor) -> torch.Tensor:
         """(1, 3, h, w) down-scaled whole image -> its air light A (1, 3)."""
-        if self.light is None:
-            return atmospheric_light(x, self.head.patch).to(x.dtype)
-        return self.light(x)
+        return atmospheric_light(x, self.head.patch).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hazy, light = x[:, :3], x[:, 3:6].clamp(min=1e-3)
@@ -78,5 +73,4 @@ class ScatteringUNet(GatedUNet):
 
     def config_dict(self) -> dict[str, Any]:
         body = {k: v for k, v in super().config_dict().items() if k not in BODY}
-        light = {} if self.light is None else {"light": self.light.config_dict()}
-        return {**body, **asdict(self.head), **light}
+        return {**body, **asdict(self.head)}

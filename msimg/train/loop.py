@@ -44,8 +44,6 @@ class Recipe:
     bf16: bool = False
     scale: int = 1
     init: str | None = None  # weights to start from (tensors of matching shape), e.g. x4 from x2
-    train_only: str | None = None  # a sub-module (parameter name prefix) to train; the rest stays frozen
-    objective: str | None = None  # the training objective, when not the task's own
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -58,8 +56,6 @@ class Objective(Protocol):
     def validation_cases(
         self, clean: torch.Tensor, index: int
     ) -> list[tuple[str, torch.Tensor, torch.Tensor]]: ...
-
-    def run(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor: ...
 
     def present(self, output: torch.Tensor) -> torch.Tensor: ...
 
@@ -92,7 +88,7 @@ def evaluate(
     model.eval()
     with torch.inference_mode():
         for kind, x, target in cases:
-            for name, value in objective.scores(objective.present(objective.run(model, x)), target).items():
+            for name, value in objective.scores(objective.present(model(x)), target).items():
                 sums.setdefault(f"{name}_{kind}", []).append(value)
     model.train()
     return {k: round(float(np.mean(v)), 4) for k, v in sums.items()}
@@ -136,12 +132,9 @@ def train(
         for c in objective.validation_cases(crop, i)
     ]
     model = architecture(recipe.architecture)(**recipe.config).to(memory_format=torch.channels_last)
-    trained = [
-        p for k, p in model.named_parameters() if recipe.train_only is None or k.startswith(recipe.train_only)
-    ]
-    for p in set(model.parameters()) - set(trained):
-        p.requires_grad_(False)
-    opt = torch.optim.AdamW(trained, lr=recipe.lr, betas=(0.9, 0.9), weight_decay=recipe.weight_decay)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=recipe.lr, betas=(0.9, 0.9), weight_decay=recipe.weight_decay
+    )
     gen = torch.Generator().manual_seed(recipe.seed)
     step, seconds, history = 0, 0.0, []
     ckpt = run_dir / "last.pt"
@@ -167,11 +160,11 @@ def train(
         x, target = objective.degrade(sampler.batch(recipe.batch), gen)
         x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.bf16):
-            pred = objective.run(model, x)
+            pred = model(x)
         loss = objective.loss(objective.present(pred.float()), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
         seconds += time.perf_counter() - t0
@@ -226,12 +219,7 @@ def train(
         "metrics": metrics,
         "sha256": sha,
     }
-    record = None if recipe.init is None else data_path(recipe.init).with_suffix(".json")
-    if record is not None and record.exists():  # started from a part trained on its own: keep its record
-        entry["started_from"] = json.loads(record.read_text())
     if out.resolve().parent == weights_dir().resolve():
         save_manifest_entry(entry)
-    else:  # a part of another model: its record goes into that model's manifest entry
-        out.with_suffix(".json").write_text(json.dumps(entry, indent=2) + "\n")
     log.write(f"wrote {out} sha256 {sha}")
     return entry

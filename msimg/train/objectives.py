@@ -38,10 +38,6 @@ class Plain:
     """The usual case: photos in, the model's output is the image the user sees; Charbonnier loss,
     PSNR/SSIM on 8 bits."""
 
-    def run(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The model applied to a degraded batch, as inference applies it."""
-        return model(x)
-
     def present(self, output: torch.Tensor) -> torch.Tensor:
         return output
 
@@ -176,55 +172,13 @@ class DehazeObjective(Plain):
         return cases
 
 
-# The air light of the validation and benchmark haze, and two more for the air-light stage's validation,
-# which must not learn that the answer is always 0.9 grey.
-VALIDATION_LIGHTS = {"grey": (0.9, 0.9, 0.9), "blue": (0.72, 0.78, 0.84), "warm": (0.97, 0.93, 0.86)}
-
-
-class AirLightObjective(DehazeObjective):
-    """The dehaze network's air-light stage (`models.air_light`), trained through the frozen network on
-    its output. The stage sees a whole crop, the network a `window` at its centre, as at run time the
-    stage sees the whole photo and the network a tile; the haze comes from the same mix as the network's.
-    Validated on whole images at three air-light colours."""
-
-    def __init__(self, window: int = 128) -> None:
-        self.window = window
-
-    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        return random_haze(clean, gen), _centre(clean, self.window)
-
-    def run(self, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-        from msimg.engine.survey import with_constants
-
-        light = model.survey(x)
-        if model.training:
-            x = _centre(x, self.window)
-        return model(with_constants(x, light))
-
-    def validation_cases(
-        self, clean: torch.Tensor, index: int
-    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-        cases = []
-        for j, (density, beta) in enumerate(VALIDATION_HAZE.items()):
-            for colour, light in VALIDATION_LIGHTS.items():
-                cases.append((f"{density}_{colour}", hazed_copy(clean, beta, 1000 * index + j, light), clean))
-        return cases
-
-
-def _centre(x: torch.Tensor, size: int) -> torch.Tensor:
-    top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-    return x[..., top : top + size, left : left + size]
-
-
-def hazed_copy(
-    clean: torch.Tensor, beta: float, seed: int, light: tuple[float, float, float] = VALIDATION_LIGHTS["grey"]
-) -> torch.Tensor:
-    """The validation and benchmark haze: seeded depth proxy, uniform `beta`, air light `light` (the
-    benchmark's is 0.9 grey), noise 1/255, 8 bits."""
+def hazed_copy(clean: torch.Tensor, beta: float, seed: int) -> torch.Tensor:
+    """The validation and benchmark haze: seeded depth proxy, uniform `beta`, air light 0.9 grey,
+    noise 1/255, 8 bits."""
     gen = torch.Generator().manual_seed(seed)
     n, _, h, w = clean.shape
     depth = depth_proxy(n, h, w, gen)
-    hazy = haze(clean, depth, torch.full((n,), beta), torch.tensor([light]).expand(n, 3))
+    hazy = haze(clean, depth, torch.full((n,), beta), torch.full((n, 3), 0.9))
     return quantize(gaussian_noise(hazy, torch.full((n,), 1 / 255), gen))
 
 
@@ -378,7 +332,6 @@ OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
     "denoise": lambda recipe: DenoiseObjective(),
     "deblur": lambda recipe: DeblurObjective(),
     "dehaze": lambda recipe: DehazeObjective(),
-    "air-light": lambda recipe: AirLightObjective(**recipe.extra),
     "segment": lambda recipe: SegmentObjective(),
     "super-resolve": lambda recipe: SuperResolveObjective(
         recipe.scale, multiple=2 ** len(recipe.config["enc_blocks"])
@@ -387,4 +340,4 @@ OBJECTIVES: dict[str, Callable[[Recipe], Objective]] = {
 
 
 def objective_for(recipe: Recipe) -> Objective:
-    return OBJECTIVES[recipe.objective or recipe.task](recipe)
+    return OBJECTIVES[recipe.task](recipe)

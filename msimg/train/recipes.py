@@ -7,7 +7,6 @@ import sys
 from dataclasses import asdict, replace
 from typing import Any
 
-from msimg.models.air_light import AirLightConfig
 from msimg.models.boundary_net import BoundaryNetConfig
 from msimg.models.dcp import DarkChannelConfig
 from msimg.models.swin_demosaic import SwinDemosaicConfig
@@ -89,12 +88,11 @@ for _scale, _crop, _steps in ((2, 128, 6000), (3, 144, 8000), (4, 192, 8000)):
 # Dehaze: the denoise network's body with attention fusion of the scales, predicting the transmission
 # and inverting the scattering model (`scattering_unet`), started from the denoise weights (the first and
 # last convolutions and the fusions start afresh). Validated on 512-pixel crops like the benchmark: haze
-# spans whole photos, not 256-pixel crops. The body learns with the air light of the dark channel prior's
-# rule; it is a part of dehaze-gunet, trained into runs/ and not shipped alone.
+# spans whole photos, not 256-pixel crops.
 _BODY = {k: v for k, v in RECIPES["denoise-gunet"].config.items() if k not in ("in_channels", "out_channels")}
-RECIPES["dehaze-gunet-body"] = replace(
+RECIPES["dehaze-gunet"] = replace(
     RECIPES["denoise-gunet"],
-    name="dehaze-gunet-body",
+    name="dehaze-gunet",
     task="dehaze",
     architecture="scattering-unet",
     config={**_BODY, "fusion": "attention", "patch": 15, "t_min": 0.05},
@@ -102,24 +100,6 @@ RECIPES["dehaze-gunet-body"] = replace(
     val_crop=512,
     init="weights/denoise-gunet.safetensors",
     bf16=False,
-)
-PARTS = {"dehaze-gunet-body"}  # trained into runs/NAME/ for another recipe to start from
-
-# Dehaze, shipped: the body above, frozen, with a learned air-light stage (`air_light`) trained through it
-# on its output. The stage sees a 320-pixel crop, the body the 128-pixel window at its centre.
-RECIPES["dehaze-gunet"] = replace(
-    RECIPES["dehaze-gunet-body"],
-    name="dehaze-gunet",
-    config={**RECIPES["dehaze-gunet-body"].config, "light": asdict(AirLightConfig())},
-    objective="air-light",
-    extra={"window": 128},
-    train_only="light.",
-    init="runs/dehaze-gunet-body/dehaze-gunet-body.safetensors",
-    crop=320,
-    steps=1500,
-    lr=1e-3,
-    warmup=100,
-    val_every=750,
 )
 
 # Demosaic: windowed attention on the 4x4-folded mosaic and convolutions at H/2 for the fine detail, a
@@ -209,9 +189,8 @@ def main(names: list[str]) -> int:
             write_analytic(name)
             continue
         recipe = RECIPES[name]
-        runs = weights_dir().parent / "runs" / name
-        out = (runs if name in PARTS else weights_dir()) / f"{name}.safetensors"
-        train(recipe, objective_for(recipe), out, runs)
+        out = weights_dir() / f"{name}.safetensors"
+        train(recipe, objective_for(recipe), out, weights_dir().parent / "runs" / name)
     return 0
 
 

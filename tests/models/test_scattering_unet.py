@@ -11,7 +11,6 @@ from msimg.engine.descriptor import LoadedModel
 from msimg.engine.runner import run_tiled
 from msimg.engine.survey import with_constants
 from msimg.errors import WeightsError
-from msimg.models.dcp import atmospheric_light
 from msimg.models.scattering_unet import ScatteringUNet
 from msimg.models.weights import ModelSpec
 from msimg.train.degrade import haze
@@ -78,22 +77,3 @@ def test_the_global_stage_gives_the_air_light() -> None:
     hazy = haze(clean, torch.ones(1, 1, 90, 130), torch.tensor([3.0]), torch.tensor([[0.8, 0.85, 0.9]]))
     light = ScatteringUNet(**CONFIG).eval().survey(hazy)
     assert light.shape == (1, 3) and (light - torch.tensor([0.8, 0.85, 0.9])).abs().max() < 0.05
-
-
-def test_a_learned_air_light_stage_starts_as_the_rule_and_corrects_it_within_reach() -> None:
-    """With config `light`, the global stage is a network: fresh, it gives the rule's answer on its
-    reduced copy of the image (any input size); its correction is bounded by `reach` per channel."""
-    gen = torch.Generator().manual_seed(4)
-    clean = torch.rand(1, 3, 90, 130, generator=gen)
-    hazy = haze(clean, torch.ones(1, 1, 90, 130), torch.tensor([3.0]), torch.tensor([[0.8, 0.85, 0.9]]))
-    light = {"width": 4, "size": 64, "patch": 3, "reach": 0.2}
-    model = ScatteringUNet(**CONFIG, light=light).eval()
-    assert model.config_dict() == {**CONFIG, "kernel": 3, "patch": 15, "t_min": 0.05, "light": light}
-    small = torch.nn.functional.interpolate(hazy, scale_factor=64 / 130, mode="bilinear", antialias=True)
-    with torch.no_grad():
-        rule = model.survey(hazy)
-        assert torch.allclose(rule, atmospheric_light(small, 3))
-        assert (rule - torch.tensor([0.8, 0.85, 0.9])).abs().max() < 0.05
-        model.light.correction.bias.copy_(torch.tensor([-50.0, 0.0, 50.0]))
-        corrected = model.survey(hazy)
-    assert torch.allclose(corrected, (rule + torch.tensor([[-0.2, 0.0, 0.2]])).clamp(max=1), atol=1e-4)

@@ -10,15 +10,13 @@ import torch
 
 import msimg
 from msimg.cli.app import main
-from msimg.engine.survey import with_constants
 from msimg.errors import UsageError
 from msimg.io.read import read_image
 from msimg.metrics import psnr
 from msimg.models.dcp import atmospheric_light
-from msimg.models.scattering_unet import ScatteringUNet
 from msimg.tasks.dehaze import DehazeOptions
 from msimg.train.degrade import depth_proxy, haze, random_haze
-from msimg.train.objectives import VALIDATION_LIGHTS, AirLightObjective, DehazeObjective, hazed_copy
+from msimg.train.objectives import DehazeObjective, hazed_copy
 from tests.conftest import write_png
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -94,29 +92,6 @@ def test_objective_tells_the_network_the_air_light() -> None:
     assert torch.allclose(inp[:, 3:], inp[:, 3:, :1, :1].expand_as(inp[:, 3:]))  # constant A channels
     expected = atmospheric_light(inp[:, :3], 15)  # what the model's global stage finds at run time
     assert torch.allclose(inp[:, 3:, 0, 0], expected)
-
-
-def test_air_light_stage_objective_gives_the_stage_the_whole_crop_and_the_body_its_centre() -> None:
-    """Training: the stage finds A on the whole hazy crop, the body restores the centre window (as at run
-    time the stage sees the whole photo and the body a tile); validation runs both on the whole image, at
-    three air-light colours."""
-    x = torch.from_numpy(_sample()[:96, :96]).permute(2, 0, 1)[None].float() / 255
-    objective = AirLightObjective(window=32)
-    hazy, target = objective.degrade(x.expand(2, -1, -1, -1), torch.Generator().manual_seed(0))
-    assert hazy.shape == (2, 3, 96, 96) and torch.equal(target, x[..., 32:64, 32:64].expand(2, -1, -1, -1))
-    config = {"width": 4, "enc_blocks": [1], "mid_blocks": 1, "dec_blocks": [1], "light": {"width": 4}}
-    model = ScatteringUNet(**config)
-    assert objective.run(model.train(), hazy).shape == (2, 3, 32, 32)
-    light = model.survey(hazy)
-    expected = model(with_constants(hazy[..., 32:64, 32:64], light))
-    assert torch.allclose(objective.run(model, hazy), expected)
-    cases = objective.validation_cases(x, 0)
-    assert [c[0] for c in cases] == [f"{d}_{c}" for d in ("light", "dense") for c in VALIDATION_LIGHTS]
-    assert all(c[1].shape == x.shape and torch.equal(c[2], x) for c in cases)
-    with torch.no_grad():
-        assert objective.run(model.eval(), cases[0][1]).shape == x.shape
-    grey, blue = cases[3][1], cases[4][1]  # dense haze: the far pixels are nearly the air light
-    assert grey[0, 2].mean() > blue[0, 2].mean() and grey[0, 0].mean() > blue[0, 0].mean()
 
 
 def test_cli_runs_both_methods_on_a_folder(dehaze_weights_home: Path, tmp_path: Path) -> None:

@@ -147,38 +147,6 @@ def test_super_resolve_training_warm_starts_from_another_scale(data_dir: Path, t
     assert lr.shape == (2, 3, 16, 16) and hr.shape == (2, 3, 64, 64)  # cut to a multiple of 4 x 2 levels
 
 
-def test_a_stage_is_trained_through_a_frozen_part_and_records_it(data_dir: Path, tmp_path: Path) -> None:
-    """Dehaze in two parts: the body trains on its own outside weights/ (its record beside it); the air
-    -light stage then trains through it with the body frozen, and the entry carries the body's record."""
-    body_config = {k: v for k, v in TINY_CONFIG.items() if k not in ("in_channels", "out_channels")}
-    body = replace(_recipe(data_dir, 3), name="dehaze-body", task="dehaze", config=body_config)
-    body = replace(body, architecture="scattering-unet")
-    part = tmp_path / "runs" / "dehaze-body.safetensors"
-    record = train(body, objective_for(body), part, tmp_path / "r1")
-    assert json.loads(part.with_suffix(".json").read_text()) == json.loads(json.dumps(record))
-    stage = replace(
-        body,
-        name="dehaze-tiny",
-        config={**body_config, "light": {"width": 4, "size": 32, "patch": 3}},
-        objective="air-light",
-        extra={"window": 16},
-        train_only="light.",
-        init=str(part),
-        crop=48,
-    )
-    entry = train(stage, objective_for(stage), tmp_path / "net.safetensors", tmp_path / "r2")
-    assert entry["started_from"] == json.loads(json.dumps(record))
-    assert set(entry["metrics"]) == {
-        f"{m}_{d}_{c}" for m in ("psnr", "ssim") for d in ("light", "dense") for c in ("grey", "blue", "warm")
-    }
-    from safetensors.torch import load_file
-
-    shipped, alone = load_file(str(tmp_path / "net.safetensors")), load_file(str(part))
-    assert all(torch.equal(shipped[k], v) for k, v in alone.items())  # the body is not trained further
-    fresh = torch.zeros_like(shipped["light.correction.bias"])  # the stage starts at zero correction
-    assert not torch.equal(shipped["light.correction.bias"], fresh)
-
-
 def test_deblur_objective_gives_both_modes() -> None:
     from msimg.train.objectives import DeblurObjective
 
