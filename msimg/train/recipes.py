@@ -58,7 +58,7 @@ RECIPES["deblur-gunet"] = replace(
 # [4, 2, 1] each way (2.2 M parameters) beat width 32 with [2, 2, 2] (1.7 M) on the validation crops by
 # +0.10 / +0.06 / +0.07 dB at x2 / x3 / x4 for the same steps (2026-11-29). x3 and x4 start from the x2
 # weights (all but the pixel-shuffle ending fit). On 2 cores (AMD EPYC): x2 0.30 s/step (62 min), x3 and
-# x4 0.17 s/step (23 min each); 8000 steps instead of 3000 gave x3 / x4 +0.15 / +0.13 dB (width 32), and
+# x4 0.17 s/step (23 and 35 min); 8000 steps instead of 3000 gave x3 / x4 +0.15 / +0.13 dB (width 32), and
 # 12000 steps instead of 6000 / 8000 +0.21 dB at x2, +0.04 dB at x4 on the validation crops (2026-11-29).
 _SR = {
     "in_channels": 3,
