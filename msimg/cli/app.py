@@ -22,6 +22,7 @@ from msimg.cli.commands import (
     super_resolve,
     train,
 )
+from msimg.cli.options import reflow
 from msimg.errors import MsimgError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -54,15 +55,18 @@ def root(
     _state["debug"] = debug
 
 
-app.command("demosaic", no_args_is_help=True)(demosaic.demosaic)
-app.command("denoise", no_args_is_help=True)(denoise.denoise)
-app.command("deblur", no_args_is_help=True)(deblur.deblur)
-app.command("super-resolve", no_args_is_help=True)(super_resolve.super_resolve)
-app.command("dehaze", no_args_is_help=True)(dehaze.dehaze)
-app.command("segment", no_args_is_help=True)(segment.segment)
-app.command("doctor")(doctor.doctor)
-app.command("train", no_args_is_help=True)(train.train)
-app.command("eval", no_args_is_help=True)(evaluate.evaluate)
+for _name, _command in (
+    ("demosaic", demosaic.demosaic),
+    ("denoise", denoise.denoise),
+    ("deblur", deblur.deblur),
+    ("super-resolve", super_resolve.super_resolve),
+    ("dehaze", dehaze.dehaze),
+    ("segment", segment.segment),
+    ("doctor", doctor.doctor),
+    ("train", train.train),
+    ("eval", evaluate.evaluate),
+):
+    app.command(_name, help=reflow(_command.__doc__ or ""), no_args_is_help=_name != "doctor")(_command)
 app.add_typer(models.app, name="models")
 
 

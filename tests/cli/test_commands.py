@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +56,25 @@ def test_eval_pairs_by_name(tmp_path: Path) -> None:
     assert rows[0]["psnr"] == float("inf") and rows[-1]["summary"] and rows[-1]["pairs"] == 1
     (out / "orphan.png").unlink()
     assert msimg("eval", "denoise", "--input", out, "--ref", ref).returncode == 0
+
+
+def test_task_help_wraps_prose_to_the_terminal_and_keeps_examples_indented() -> None:
+    """Docstrings are hard-wrapped in the source; the help must not break lines where the source did."""
+    from msimg.cli.app import app
+
+    env = {**os.environ, "COLUMNS": "2000", "TERM": "dumb"}
+    for info in app.registered_commands:
+        if info.name == "doctor":
+            continue
+        args = [sys.executable, "-m", "msimg", info.name, "--help"]
+        res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
+        lines = [line.strip(" │") for line in res.stdout.splitlines()]
+        indents = {line.strip(): len(line) - len(line.lstrip()) for line in res.stdout.splitlines()}
+        paragraphs = inspect.cleandoc(info.callback.__doc__).split("\n\n")
+        prose = [" ".join(p.split()) for p in paragraphs if not p.startswith(" ")]
+        examples = [p.strip() for p in paragraphs if p.startswith(" ")]
+        assert len(prose) >= 2 and examples, info.name
+        for text in prose:
+            assert text in lines, (info.name, text)
+        for example in examples:
+            assert indents.get(example, 0) > indents[prose[0]], (info.name, example)

@@ -26,6 +26,9 @@ def deblur(
 ) -> None:
     """Sharpen out-of-focus, shaken or softly blurred photos, with or without knowing the blur.
 
+    By default the blur is found in each image and undone by deconvolution with the denoiser as the
+    prior; --kernel network runs the blind network instead, and a known blur can be given.
+
     Examples:
 
       msimg deblur photos/ -o sharp/

@@ -20,6 +20,8 @@ def denoise(
 ) -> None:
     """Remove sensor and Gaussian noise from photos, colour or gray, at any level.
 
+    The noise level is estimated in each image unless --sigma gives it; one network covers every level.
+
     Examples:
 
       msimg denoise photos/ -o clean/

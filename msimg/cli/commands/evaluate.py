@@ -62,8 +62,8 @@ def evaluate(
 ) -> None:
     """Score outputs against references: PSNR/SSIM, or the BSDS measures for segment.
 
-    DESIGN section 7: PSNR/SSIM on RGB in [0, 255], on Y with a `scale`-pixel border for
-    super-resolution; for segment, the BSDS measures (segmentation covering,
+    PSNR/SSIM on RGB in [0, 255], on Y with a `scale`-pixel border for super-resolution (the
+    papers' convention); for segment, the BSDS measures (segmentation covering,
     probabilistic Rand index, variation of information, boundary precision/recall/F at the BSDS distance
     tolerance). A missing or unreadable pair is an error (exit 1).
 

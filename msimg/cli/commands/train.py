@@ -36,9 +36,9 @@ def train(
     Random crops, degradations made afresh at every step, AdamW with a cosine schedule, validation on a
     held-out split, checkpoints and resume.
 
-    Examples:
+    Examples (the first retrains the shipped model from its recipe, as `make weights` does):
 
-      msimg train denoise                               (the shipped recipe, as `make weights` runs it)
+      msimg train denoise
 
       msimg train denoise --data ~/photos --steps 2000 --out my-denoise.safetensors
     """
