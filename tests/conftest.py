@@ -122,7 +122,7 @@ def dehaze_weights_home(weights_home: Path) -> Path:
 
     write_analytic("dehaze-dcp")
     config = {k: v for k, v in TINY_CONFIG.items() if k not in ("in_channels", "out_channels")}
-    config["fusion"] = "attention"
+    config.update(fusion="attention", refine=16)  # as the shipped recipe
     ship_tiny(weights_home, "dehaze-gunet", "dehaze", config, arch="scattering-unet")
     return weights_home
 

@@ -9,6 +9,12 @@ CVPR 2009), and starts as a mild uniform dehazing (t ~ 0.89, c = 0).
 
 A comes from the model's global stage (`survey`, run by the engine on a down-scaled copy of the whole
 image): the dark channel prior's rule, as in training.
+
+At run time (eval mode) t and c are refined by the guided filter with the hazy image as the guide, as the
+dark channel prior refines its transmission (He, Sun and Tang): smooth where the image is smooth, edges
+kept where it has them. Without it, bright skies, which the network reads as dense haze, show its
+pixel-level wobble of t amplified by 1 / t into blotches. Training fits the raw output, so the refinement
+needs no retraining and the shipped weights stay reproducible.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 import torch
 
+from msimg.filters import guided_filter
 from msimg.models.dcp import atmospheric_light, dark_channel
 from msimg.models.gated_unet import GatedUNet
 
@@ -28,6 +35,8 @@ BODY = {"in_channels": 7, "out_channels": 4, "scale": 1}  # hazy, A, dark channe
 class ScatteringConfig:
     patch: int = 15  # dark channel window
     t_min: float = 0.05  # transmission floor: 1 / t_min bounds the amplification
+    refine: int = 0  # guided-filter radius for t and c at run time (0: none)
+    refine_eps: float = 1e-3  # how strong an edge of the guide must be to be kept
 
 
 def _split(config: dict[str, Any]) -> tuple[dict[str, Any], ScatteringConfig]:
@@ -35,7 +44,7 @@ def _split(config: dict[str, Any]) -> tuple[dict[str, Any], ScatteringConfig]:
     fixed = sorted(set(config) & set(BODY))
     if fixed:
         raise ValueError(f"scattering-unet sets {', '.join(fixed)} itself")
-    own = {k: config[k] for k in ("patch", "t_min") if k in config}
+    own = {k: config[k] for k in ("patch", "t_min", "refine", "refine_eps") if k in config}
     body = {k: v for k, v in config.items() if k not in own}
     return {**body, **BODY}, ScatteringConfig(**own)
 
@@ -57,7 +66,7 @@ class ScatteringUNet(GatedUNet):
         body, head = _split(config)
         desc = GatedUNet.describe(**body)
         desc.update(in_channels=6, out_channels=3)
-        desc["receptive_radius"] += head.patch // 2
+        desc["receptive_radius"] += head.patch // 2 + 2 * head.refine  # the guided filter's two box means
         return desc
 
     def survey(self, x: torch.Tensor) -> torch.Tensor:
@@ -69,7 +78,12 @@ class ScatteringUNet(GatedUNet):
         dark = dark_channel(hazy / light, self.head.patch)
         out = self.decode(torch.cat([x, dark], dim=1))
         t = self.head.t_min + (1 - self.head.t_min) * torch.sigmoid(out[:, :1])
-        return (hazy - light) / t + light + out[:, 1:]
+        c = out[:, 1:]
+        if self.head.refine and not self.training:
+            guide, raw = hazy.mean(dim=1, keepdim=True).float(), torch.cat([t, c], dim=1).float()
+            smooth = guided_filter(guide, raw, self.head.refine, self.head.refine_eps)
+            t, c = smooth[:, :1].clamp(self.head.t_min, 1).to(t.dtype), smooth[:, 1:].to(c.dtype)
+        return (hazy - light) / t + light + c
 
     def config_dict(self) -> dict[str, Any]:
         body = {k: v for k, v in super().config_dict().items() if k not in BODY}

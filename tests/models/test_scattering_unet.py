@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.runner import run_tiled
@@ -44,14 +45,23 @@ def test_it_starts_as_a_mild_uniform_dehazing() -> None:
     assert torch.allclose(out, (hazy - 0.9) / t + 0.9, atol=1e-5)
 
 
-def test_random_weights_tile_exactly() -> None:
-    """The dark channel's window is inside the declared receptive radius: tiles equal the whole."""
+def _random(config: dict) -> ScatteringUNet:
+    """Every weight perturbed, so the transmission varies from pixel to pixel as a trained one does."""
     torch.manual_seed(2)
-    model = ScatteringUNet(**CONFIG).eval()
+    model = ScatteringUNet(**config).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))
-    spec = ModelSpec("t", "dehaze", "scattering-unet", CONFIG, None)
+    return model
+
+
+@pytest.mark.parametrize("refine", [0, 8])
+def test_random_weights_tile_exactly(refine: int) -> None:
+    """The dark channel's window and the refinement's are inside the declared receptive radius: tiles
+    equal the whole."""
+    config = {**CONFIG, "refine": refine}
+    model = _random(config)
+    spec = ModelSpec("t", "dehaze", "scattering-unet", config, None)
     loaded = LoadedModel(spec.descriptor(), model, torch.device("cpu"), torch.float32)
     gen = torch.Generator().manual_seed(3)
     x = with_constants(torch.rand(1, 3, 150, 190, generator=gen), torch.tensor([[0.7, 0.8, 0.9]]))
@@ -66,7 +76,8 @@ def test_the_body_channels_are_not_configurable() -> None:
     spec = ModelSpec("t", "dehaze", "scattering-unet", {**CONFIG, "scale": 2}, None)
     with pytest.raises(WeightsError, match="does not fit"):
         spec.descriptor()
-    assert ScatteringUNet(**CONFIG).config_dict() == {**CONFIG, "kernel": 3, "patch": 15, "t_min": 0.05}
+    expected = {**CONFIG, "kernel": 3, "patch": 15, "t_min": 0.05, "refine": 0, "refine_eps": 1e-3}
+    assert ScatteringUNet(**CONFIG).config_dict() == expected
 
 
 def test_the_global_stage_gives_the_air_light() -> None:
@@ -77,3 +88,19 @@ def test_the_global_stage_gives_the_air_light() -> None:
     hazy = haze(clean, torch.ones(1, 1, 90, 130), torch.tensor([3.0]), torch.tensor([[0.8, 0.85, 0.9]]))
     light = ScatteringUNet(**CONFIG).eval().survey(hazy)
     assert light.shape == (1, 3) and (light - torch.tensor([0.8, 0.85, 0.9])).abs().max() < 0.05
+
+
+def test_run_time_refinement_keeps_a_bright_sky_smooth() -> None:
+    """A bright, nearly flat sky close to the air light reads as dense haze: the raw transmission's
+    pixel-level wobble, amplified by 1 / t, speckles it; the guided filter (eval mode only) smooths it
+    away, while training sees the raw output."""
+    gen = torch.Generator().manual_seed(5)
+    ramp = torch.linspace(0.82, 0.9, 96).view(1, 1, 96, 1).expand(1, 3, 96, 128)
+    sky = (ramp + 0.004 * torch.randn(1, 3, 96, 128, generator=gen)).clamp(0, 1)
+    x = with_constants(sky, torch.tensor([[0.92, 0.93, 0.95]]))
+    raw, refined = _random(CONFIG), _random({**CONFIG, "refine": 8})
+    with torch.no_grad():
+        out_raw, out_refined = raw(x), refined(x)
+        speckle = [(o - F.avg_pool2d(o, 5, stride=1, padding=2)).abs().mean() for o in (out_raw, out_refined)]
+        assert speckle[1] < 0.5 * speckle[0]
+        assert torch.equal(refined.train()(x), raw.train()(x))
