@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 from typing import Annotated
@@ -22,7 +23,6 @@ from msimg.cli.commands import (
     super_resolve,
     train,
 )
-from msimg.cli.options import reflow
 from msimg.errors import MsimgError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -53,6 +53,13 @@ def root(
 ) -> None:
     """msimg: image restoration for folders of any size."""
     _state["debug"] = debug
+
+
+def reflow(doc: str) -> str:
+    """Join each prose paragraph of a docstring into one line, so the help wraps to the terminal's width
+    rather than breaking where the source did; indented paragraphs (examples) keep their lines."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if p.startswith(" ") else " ".join(p.split("\n")) for p in paragraphs)
 
 
 for _name, _command in (

@@ -214,10 +214,3 @@ def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
-
-
-def reflow(doc: str) -> str:
-    """Join each prose paragraph of a docstring into one line, so the help wraps to the terminal's width
-    rather than breaking where the source did; indented paragraphs (examples) keep their lines."""
-    paragraphs = inspect.cleandoc(doc).split("\n\n")
-    return "\n\n".join(p if p.startswith(" ") else " ".join(p.split("\n")) for p in paragraphs)

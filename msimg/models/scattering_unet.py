@@ -19,7 +19,7 @@ needs no retraining and the shipped weights stay reproducible.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -44,7 +44,7 @@ def _split(config: dict[str, Any]) -> tuple[dict[str, Any], ScatteringConfig]:
     fixed = sorted(set(config) & set(BODY))
     if fixed:
         raise ValueError(f"scattering-unet sets {', '.join(fixed)} itself")
-    own = {k: config[k] for k in ("patch", "t_min", "refine", "refine_eps") if k in config}
+    own = {f.name: config[f.name] for f in fields(ScatteringConfig) if f.name in config}
     body = {k: v for k, v in config.items() if k not in own}
     return {**body, **BODY}, ScatteringConfig(**own)
 
