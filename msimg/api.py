@@ -51,10 +51,13 @@ def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
     `image` is (H, W) or (H, W, C) with C in 1-4, uint8, uint16 or float32 (RGB order); the result has the
     same dtype and layout (scaled for super-resolution; demosaic turns an (H, W) mosaic into 16-bit RGB;
     segment returns an (H, W) label map or boundary map).
-    Options are the CLI's, in snake_case.
+    Options are the CLI's in snake_case (device, tile, sigma, ...), except segment's --format, which is
+    `kind` here since the result is an array, not a file.
     """
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
         raise UsageError(f"image must be (H, W) or (H, W, 1-4), got shape {image.shape}")
+    if 0 in image.shape[:2]:
+        raise UsageError(f"image is empty: shape {image.shape}")
     if image.dtype not in (np.uint8, np.uint16, np.float32):
         raise UsageError(f"image dtype must be uint8, uint16 or float32, got {image.dtype}")
     pixels = image[..., None] if image.ndim == 2 else image
@@ -71,7 +74,7 @@ def run_folder(
     reporter: Reporter | None = None,
     **options: Any,
 ) -> Report:
-    """Restore files, folders or globs into `output` (see DESIGN section 1); returns a `Report`.
+    """Restore files, folders or globs into `output`, named and skipped as by the CLI; returns a `Report`.
 
     Conflicting outputs are refused before any work; per-file failures are in `Report.failed`.
     """

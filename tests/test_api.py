@@ -30,6 +30,8 @@ def test_run_rejects_bad_arguments(weights_home: Path) -> None:
         msimg.run("denoise", np.zeros((4, 4, 3), np.int32))
     with pytest.raises(UsageError, match="sigma"):
         msimg.run("denoise", np.zeros((4, 4, 3), np.uint8), sigma=200)
+    with pytest.raises(UsageError, match="image is empty"):
+        msimg.run("denoise", np.zeros((0, 0, 3), np.uint8))
 
 
 def test_run_folder_report(weights_home: Path, tmp_path: Path) -> None:

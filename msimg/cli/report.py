@@ -78,6 +78,8 @@ class CliReporter:
                 print_json(dataclasses.asdict(result))
             if result.status == "failed":
                 self.console.print(f"[red]error[/]: {result.input}: {result.error}", markup=True)
+            elif result.note and not self.quiet:
+                self.console.print(f"note: {result.input}: {result.note}")
             if self.progress is not None:
                 self.megapixels += result.megapixels
                 elapsed = self.progress.tasks[0].elapsed or 0.0

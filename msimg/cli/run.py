@@ -11,6 +11,8 @@ from msimg.errors import UsageError
 
 def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     """Run a task over the command's inputs and return the process exit code."""
+    import sys
+
     from msimg.engine.pipeline import run_jobs
     from msimg.engine.session import open_session
     from msimg.io.discover import plan_jobs
@@ -28,6 +30,8 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
         common.overwrite,
         extra_suffixes=get_task(task).suffixes,
     )
+    if any(job.output is None for job in jobs) and sys.stdout.isatty():
+        raise UsageError("the image would be written to the terminal; give -o FILE or redirect stdout")
     session = open_session(task, engine, task_options)
     quiet = common.quiet or common.output == "-"
     report = run_jobs(session, jobs, out, CliReporter(task, common.json, quiet))

@@ -88,11 +88,25 @@ def _looks_like_file(output: str) -> bool:
     return suffix in SUPPORTED_SUFFIXES | set(FORMAT_SUFFIX.values()) and not Path(output).is_dir()
 
 
+def _writable_folder(path: Path) -> None:
+    """Refuse before any work an output below a file (`-o notes.txt/a.png`), which could never be written."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
+            return
+
+
 def _file_output(output: str, ext: str | None) -> Path:
-    """`-o` as a file path; its own suffix decides the format, so a different --format is a contradiction."""
+    """`-o` as a file path; its own suffix decides the format, so a different --format is a contradiction
+    (segment's label maps and boundaries set the format themselves)."""
     path = Path(output)
     if ext is not None and FORMAT_SUFFIX[format_name(path.suffix)] != ext:
-        raise UsageError(f"-o {output} and --format {ext.lstrip('.')} disagree; give one or make them match")
+        raise UsageError(
+            f"-o {output} disagrees with the output format {ext.lstrip('.')} (--format, or the one this "
+            f"output is written in); name it {path.with_suffix(ext).name} or change --format"
+        )
+    _writable_folder(path)
     return path
 
 
@@ -231,6 +245,8 @@ def plan_jobs(
     elif output is not None and Path(output).exists() and not Path(output).is_dir():
         raise UsageError(f"-o {output} exists and is not a folder")
     out_root = Path(output) if output is not None and file_target is None else None
+    if out_root is not None:
+        _writable_folder(out_root / "x")
     items = [_classify(text, out_root, task) for text in inputs]
     exclude = frozenset(i.root.resolve() for i in items if not i.beside)
     suffixes = SUPPORTED_SUFFIXES | frozenset(s.lower() for s in extra_suffixes)

@@ -57,13 +57,18 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def _megapixels(pixels: int) -> str:
+    mp = pixels / 1e6
+    return f"{mp:.0f}" if mp >= 10 else f"{mp:.2g}"
+
+
 def check_size(width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageReadError(f"invalid image size {width}x{height}")
     if width * height > max_pixels:
         raise ImageReadError(
-            f"{width}x{height} is {width * height / 1e6:.0f} MP, over the {max_pixels / 1e6:.0f} MP limit "
-            "(--max-megapixels)"
+            f"{width}x{height} is {_megapixels(width * height)} MP, over the "
+            f"{_megapixels(max_pixels)} MP limit (--max-megapixels)"
         )
 
 

@@ -8,7 +8,7 @@ import torch
 
 from msimg.engine.descriptor import LoadedModel
 from msimg.engine.device import resolve_dtype
-from msimg.errors import WeightsError
+from msimg.errors import UsageError, WeightsError
 from msimg.models.weights import ModelSpec, load_manifest, shipped_spec, user_spec
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt")
@@ -18,7 +18,9 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
     """`--model` as a shipped name or a weights path; None is the task's default shipped model.
 
     A task may run another task's model (deblur with a known kernel runs the denoiser as its prior): the
-    model must then be one of that kind, as the default is.
+    model must then be one of that kind, as the default is. A named model must also be of the default's
+    architecture, since the options chose it (dehaze --method dcp runs the dark channel prior, not a
+    network). A name that fits none of this is a usage error: nothing has run yet.
     """
     runs = load_manifest()[default]["task"] if default in load_manifest() else task
     if model is None or model in load_manifest():
@@ -34,10 +36,16 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
         spec = user_spec(Path(model), runs, fallback)
     else:
         known = ", ".join(n for n, e in sorted(load_manifest().items()) if e["task"] == runs) or "none"
-        raise WeightsError(f"unknown model '{model}' (shipped {runs} models: {known})")
+        raise UsageError(f"unknown model '{model}' (shipped {runs} models: {known})")
     if spec.task != runs:
         why = "" if runs == task else f" ({task} runs a {runs} model with these options)"
-        raise WeightsError(f"model '{spec.name}' is a {spec.task} model, not {runs}{why}")
+        raise UsageError(f"model '{spec.name}' is a {spec.task} model, not {runs}{why}")
+    chosen = load_manifest()[default]["architecture"] if default in load_manifest() else spec.architecture
+    if spec.architecture != chosen:
+        raise UsageError(
+            f"model '{spec.name}' is a {spec.architecture}, but these options run a {chosen} ({default}); "
+            "drop --model or change the options"
+        )
     return spec
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from msimg.engine.descriptor import ModelDescriptor, SizeReq
-from msimg.errors import WeightsError
+from msimg.errors import UsageError, WeightsError
 
 
 def weights_dir() -> Path:
@@ -100,7 +100,7 @@ def shipped_spec(name: str) -> ModelSpec:
     entry = load_manifest().get(name)
     if entry is None:
         known = ", ".join(sorted(load_manifest())) or "none"
-        raise WeightsError(f"no shipped model named '{name}' (shipped: {known})")
+        raise UsageError(f"no shipped model named '{name}' (shipped: {known})")
     return ModelSpec(
         name=name,
         task=entry["task"],
@@ -156,6 +156,10 @@ def load_state_dict(spec: ModelSpec) -> dict[str, Any]:
             return load_file(str(spec.path))
         except Exception as err:
             raise WeightsError(f"{spec.path}: not a readable safetensors file ({err})") from err
+    with spec.path.open("rb") as f:
+        head = f.read(2)
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # torch.save's zip archive, or a bare pickle
+        raise WeightsError(f"{spec.path}: not a weights file (neither safetensors nor a torch.save archive)")
     try:
         state = torch.load(spec.path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle refusals and format errors come as many types

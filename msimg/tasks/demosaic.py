@@ -67,6 +67,14 @@ class DemosaicOptions:
             raise UsageError(f"--bit-depth must be 8, 10, 12, 14 or 16, got {self.bit_depth}")
         if self.wb is not None and (len(self.wb) != 3 or min(self.wb) <= 0):
             raise UsageError(f"--wb takes three positive gains R,G,B, got {self.wb}")
+        if self.black_level is not None and self.black_level < 0:
+            raise UsageError(f"--black-level must be 0 or more, got {self.black_level:g}")
+        if self.white_level is not None and self.white_level <= 0:
+            raise UsageError(f"--white-level must be above 0, got {self.white_level:g}")
+        if None not in (self.black_level, self.white_level) and self.black_level >= self.white_level:
+            raise UsageError(
+                f"--black-level {self.black_level:g} must be below --white-level {self.white_level:g}"
+            )
         if self.mask is not None and not Path(self.mask).is_file():
             raise UsageError(f"--mask {self.mask}: file not found")
         self.layout()  # checks the headerless-file options once, before any file is read

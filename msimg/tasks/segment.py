@@ -51,7 +51,12 @@ class SegmentOptions:
             raise UsageError(f"--threshold must be within 0-1, got {self.threshold:g}")
         if self.method != "net" and self.threshold is not None:
             raise UsageError(
-                "--threshold cuts the boundary hierarchy of --method net; superpixels take --segments"
+                "--threshold cuts the boundary hierarchy of --method net; superpixels (slic) take --segments"
+            )
+        if self.method == "felzenszwalb" and self.segments is not None:
+            raise UsageError(
+                "--method felzenszwalb finds its own number of regions; --segments is for net (exact) and "
+                "slic (about that many)"
             )
         if self.method != "net" and self.kind == "boundaries":
             raise UsageError("--format boundaries is the network's boundary map; use --method net")

@@ -95,6 +95,20 @@ def test_human_output_and_exit_codes(tmp_path: Path, weights_home: Path) -> None
     assert not (tmp_path / "a-denoise.png").exists()
 
 
+def test_a_format_that_cannot_hold_the_result_is_replaced_openly(tmp_path: Path, weights_home: Path) -> None:
+    """16-bit asked for as JPEG goes to PNG (depth is never dropped), and the user is told."""
+    deep = (photo(16, 16).astype(np.uint16) * 257)[..., ::-1]
+    cv2.imwrite(str(tmp_path / "deep.png"), deep)
+    args = ("denoise", tmp_path / "deep.png", "-o", tmp_path / "deep.jpg", "--json")
+    res = msimg(*args, env_weights=weights_home)
+    assert res.returncode == 0, res.stderr
+    line = json.loads(res.stdout.splitlines()[0])
+    assert line["output"].endswith("deep.png") and "JPEG cannot hold 3-channel uint16" in line["note"]
+    assert "note: " in res.stderr and "written as deep.png" in res.stderr
+    assert read_image(tmp_path / "deep.png").pixels.dtype == np.uint16
+    assert not (tmp_path / "deep.jpg").exists()
+
+
 def test_conflicting_outputs_are_refused_before_any_work(tmp_path: Path, weights_home: Path) -> None:
     write_png(tmp_path / "in" / "a.png", photo(16, 16))
     cv2.imwrite(str(tmp_path / "in" / "a.jpg"), photo(16, 16, 3))
@@ -135,6 +149,23 @@ def test_stdin_to_stdout(tmp_path: Path, weights_home: Path) -> None:
     assert res.returncode == 0, res.stderr
     decoded = cv2.imdecode(np.frombuffer(res.stdout, np.uint8), cv2.IMREAD_UNCHANGED)
     assert decoded.shape == (24, 30, 3)
+
+
+def test_an_image_is_never_written_to_a_terminal(tmp_path: Path, weights_home: Path) -> None:
+    import pty
+    from subprocess import PIPE
+
+    src = write_png(tmp_path / "a.png", photo(24, 30))
+    env = dict(os.environ, MSIMG_WEIGHTS=str(weights_home))
+    cmd = [sys.executable, "-c", "from msimg.cli.app import run; run()", "denoise", "-"]
+    leader, follower = pty.openpty()
+    try:
+        with src.open("rb") as stdin:
+            res = subprocess.run(cmd, stdin=stdin, stdout=follower, stderr=PIPE, env=env, timeout=60)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert res.returncode == 2 and b"would be written to the terminal" in res.stderr
 
 
 def _slow_batch(tmp_path: Path, n: int = 24) -> Path:

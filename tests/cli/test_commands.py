@@ -42,7 +42,7 @@ def test_models_list_and_info(weights_home: Path) -> None:
     descriptor = json.loads(info.stdout)["descriptor"]
     assert descriptor["task"] == "denoise" and descriptor["in_channels"] == 4
     missing = msimg("models", "info", "nope", env_weights=weights_home)
-    assert missing.returncode == 1 and "no shipped model named 'nope'" in missing.stderr
+    assert missing.returncode == 2 and "no shipped model named 'nope'" in missing.stderr
 
 
 def test_eval_pairs_by_name(tmp_path: Path) -> None:
@@ -56,6 +56,10 @@ def test_eval_pairs_by_name(tmp_path: Path) -> None:
     assert rows[0]["psnr"] == float("inf") and rows[-1]["summary"] and rows[-1]["pairs"] == 1
     (out / "orphan.png").unlink()
     assert msimg("eval", "denoise", "--input", out, "--ref", ref).returncode == 0
+    bogus = msimg("eval", "bogus", "--input", out, "--ref", ref)
+    assert bogus.returncode == 2 and "unknown task 'bogus'" in bogus.stderr
+    negative = msimg("eval", "super-resolve", "--input", out, "--ref", ref, "--scale", "-3")
+    assert negative.returncode == 2 and "--scale must be 0 or more" in negative.stderr
 
 
 def test_task_help_wraps_prose_to_the_terminal_and_keeps_examples_indented() -> None:

@@ -191,6 +191,10 @@ def test_output_that_is_an_existing_plain_file_is_refused() -> None:
     touch("photos/a.png", "notes.txt")
     with pytest.raises(UsageError, match=r"-o notes\.txt exists and is not a folder"):
         plan_jobs(["photos"], "notes.txt", "denoise")
+    with pytest.raises(UsageError, match=r"notes\.txt is a file, not a folder"):
+        plan_jobs(["photos/a.png"], "notes.txt/b.png", "denoise")
+    with pytest.raises(UsageError, match=r"notes\.txt is a file, not a folder"):
+        plan_jobs(["photos"], "notes.txt/sub", "denoise")
 
 
 # --- names: format, suffix --------------------------------------------------------------------------

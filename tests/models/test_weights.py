@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from msimg.errors import WeightsError
+from msimg.errors import UsageError, WeightsError
 from msimg.models.gated_unet import GatedUNet
 from msimg.models.load import load_model, resolve_spec
 from msimg.models.registry import ARCHITECTURES, architecture, register
@@ -28,12 +28,21 @@ def test_shipped_model_loads_and_is_verified(weights_home: Path) -> None:
 
 
 def test_unknown_names_and_missing_defaults_are_clear(weights_home: Path, tmp_path: Path) -> None:
-    with pytest.raises(WeightsError, match="unknown model 'nope'"):
+    with pytest.raises(UsageError, match="unknown model 'nope'"):
         resolve_spec("denoise", "nope", "denoise-gunet")
     with pytest.raises(WeightsError, match="not found"):
         resolve_spec("denoise", str(tmp_path / "missing.safetensors"), "denoise-gunet")
     with pytest.raises(WeightsError, match="msimg train deblur"):
         resolve_spec("deblur", None, "deblur-gunet")
+
+
+def test_a_named_model_must_be_what_the_options_chose() -> None:
+    """The shipped manifest: --method dcp with the network named is a conflict, not a silent network run."""
+    with pytest.raises(UsageError, match="is a scattering-unet, but these options run a dark-channel-prior"):
+        resolve_spec("dehaze", "dehaze-gunet", "dehaze-dcp")
+    with pytest.raises(UsageError, match="is a dehaze model, not denoise"):
+        resolve_spec("denoise", "dehaze-gunet", "denoise-gunet")
+    assert resolve_spec("dehaze", "dehaze-gunet", "dehaze-gunet").architecture == "scattering-unet"
 
 
 def test_pth_state_dict_loads_as_weights_only(weights_home: Path, tmp_path: Path) -> None:
@@ -54,6 +63,9 @@ def test_pickled_code_is_refused(weights_home: Path, tmp_path: Path) -> None:
     path = tmp_path / "evil.pth"
     path.write_bytes(pickle.dumps({"state_dict": Payload()}, protocol=2))
     with pytest.raises(WeightsError, match="cannot load as plain weights"):
+        load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
+    path.write_text("not weights at all\n")
+    with pytest.raises(WeightsError, match="not a weights file"):
         load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
 
 

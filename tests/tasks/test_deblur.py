@@ -138,5 +138,5 @@ def test_deblur_a_folder(
     assert main(["deblur", str(tmp_path / "in"), "-o", str(out), "--kernel", "motion:7"]) == 2
     # with a kernel the model is the denoiser (the prior); a deblur model there is refused, saying why
     args = ["deblur", str(tmp_path / "in"), "-o", str(out), "--kernel", "disk:2", "--model", "deblur-gunet"]
-    assert main(args) == 1  # a model error, as for any model that does not fit
+    assert main(args) == 2  # a usage error: the options chose another kind of model; nothing ran
     assert "deblur runs a denoise model with these options" in capsys.readouterr().err

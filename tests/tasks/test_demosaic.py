@@ -182,6 +182,9 @@ def test_failures_are_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ({"output_depth": 12}, "--output-depth"),
         ({"width": 100}, "height"),
         ({"wb": (1.0, 0.0, 1.0)}, "--wb"),
+        ({"black_level": -5}, "--black-level must be 0 or more"),
+        ({"white_level": 0}, "--white-level must be above 0"),
+        ({"black_level": 200, "white_level": 100}, "must be below --white-level 100"),
     ],
 )
 def test_bad_options(kwargs: dict, words: str) -> None:

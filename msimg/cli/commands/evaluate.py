@@ -75,7 +75,12 @@ def evaluate(
     """
     from msimg.io.read import SUPPORTED_SUFFIXES
     from msimg.segmentation.bsds import GROUND_TRUTH_SUFFIXES
+    from msimg.tasks import TASKS
 
+    if task not in TASKS:
+        raise UsageError(f"unknown task '{task}' (tasks: {', '.join(sorted(TASKS))})")
+    if scale < 0:
+        raise UsageError(f"--scale must be 0 or more, got {scale}")
     for folder in (input, ref):
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a folder")

@@ -11,9 +11,10 @@ from msimg.cli.report import print_json, stderr_console
 app = typer.Typer(help="Shipped models, their descriptors and recorded metrics.", no_args_is_help=True)
 
 
-def _metric_text(entry: dict) -> str:
-    metrics = entry.get("metrics", {})
-    return ", ".join(f"{k} {v}" for k, v in metrics.items() if isinstance(v, int | float))[:60]
+def _metric_text(entry: dict, count: int = 2) -> str:
+    """The first `count` validation figures, rounded; `models info` has them all."""
+    numbers = [(k, v) for k, v in entry.get("metrics", {}).items() if isinstance(v, int | float)]
+    return ", ".join(f"{k} {v:.4g}" for k, v in numbers[:count])
 
 
 @app.command("list")
@@ -35,16 +36,16 @@ def list_models(
             "no shipped models yet (weights/manifest.json is empty); see `msimg train --help`"
         )
         return
-    table = Table("name", "task", "architecture", "params", "scale", "validation")
+    from rich import box
+
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("name", no_wrap=True)  # what `models info` and --model take: never cut
+    table.add_column("task", no_wrap=True)
+    table.add_column("architecture")
+    table.add_column("params", justify="right")
+    table.add_column("validation")
     for name, e in models.items():
-        table.add_row(
-            name,
-            e["task"],
-            e["architecture"],
-            f"{e.get('parameters', 0):,}",
-            str(e.get("scale", 1)),
-            _metric_text(e),
-        )
+        table.add_row(name, e["task"], e["architecture"], f"{e.get('parameters', 0):,}", _metric_text(e))
     from rich.console import Console
 
     Console().print(table)

@@ -18,7 +18,11 @@ def segment(
         str, typer.Option(help="net (learned boundaries + region hierarchy), slic or felzenszwalb.")
     ] = "net",
     segments: Annotated[
-        int | None, typer.Option(help="Exactly this many regions (fewer only if the image has fewer).")
+        int | None,
+        typer.Option(
+            help="Regions: exactly this many with net (fewer only if the image has fewer), about this "
+            "many with slic; felzenszwalb finds its own number."
+        ),
     ] = None,
     threshold: Annotated[
         float | None,
