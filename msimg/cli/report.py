@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -77,9 +78,7 @@ class CliReporter:
             if self.json_lines:
                 print_json(dataclasses.asdict(result))
             if result.status == "failed":
-                self.console.print(f"[red]error[/]: {result.input}: {result.error}", markup=True)
-            elif result.note and not self.quiet:
-                self.console.print(f"note: {result.input}: {result.note}")
+                self.console.print(f"[red]error[/]: {escape(f'{result.input}: {result.error}')}")
             if self.progress is not None:
                 self.megapixels += result.megapixels
                 elapsed = self.progress.tasks[0].elapsed or 0.0
@@ -118,4 +117,4 @@ class CliReporter:
             line += " (interrupted)"
         self.console.print(line)
         for r in report.failed:
-            self.console.print(f"  failed: {r.input}: {r.error}")
+            self.console.print(f"  failed: {r.input}: {r.error}", markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from msimg.cli.options import CommonArgs
@@ -11,8 +12,6 @@ from msimg.errors import UsageError
 
 def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     """Run a task over the command's inputs and return the process exit code."""
-    import sys
-
     from msimg.engine.pipeline import run_jobs
     from msimg.engine.session import open_session
     from msimg.io.discover import plan_jobs
@@ -32,6 +31,8 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     )
     if any(job.output is None for job in jobs) and sys.stdout.isatty():
         raise UsageError("the image would be written to the terminal; give -o FILE or redirect stdout")
+    if any(job.source is None for job in jobs) and sys.stdin.isatty():
+        raise UsageError("'-' reads the image from stdin, which is the terminal; pipe or redirect a file in")
     session = open_session(task, engine, task_options)
     quiet = common.quiet or common.output == "-"
     report = run_jobs(session, jobs, out, CliReporter(task, common.json, quiet))

@@ -24,8 +24,6 @@ from msimg.io.discover import Job, stale_temp_roots
 from msimg.io.image import Image
 from msimg.io.read import decode_image
 from msimg.io.write import (
-    FORMAT_SUFFIX,
-    can_hold,
     encode_image,
     format_from_suffix,
     output_format,
@@ -49,7 +47,6 @@ class FileResult:
     device: str | None = None
     error: str | None = None
     found: dict[str, Any] | None = None  # what the task found in the image (deblur: the kernel)
-    note: str | None = None  # done, but not quite as asked (written in another format)
 
 
 @dataclass(frozen=True)
@@ -160,28 +157,23 @@ def _reader(
     _put(out, _END, stop)
 
 
-def _write(job: Job, image: Image, out: OutputOptions) -> tuple[Path | None, str | None]:
-    """Encode and write one result; returns the path written (None for stdout) and, when the requested
-    format cannot hold the result (16-bit or alpha as JPEG), a note that it went to PNG or TIFF instead:
-    depth and alpha are never dropped silently."""
+def _write(job: Job, image: Image, out: OutputOptions) -> Path | None:
+    """Encode and write one result; returns the path written (None for stdout). A format that cannot hold
+    the result (16-bit or alpha as JPEG) fails the file: depth and alpha are never dropped, and another
+    format under another name could meet an input or an earlier output the plan never checked."""
     dtype, channels = image.pixels.dtype, image.pixels.shape[2]
     if job.output is None:
         fmt = output_format(image.meta.format, out.fmt, dtype, channels)
         sys.stdout.buffer.write(encode_image(image, fmt, out.quality))
         sys.stdout.buffer.flush()
-        return None, None
-    path, note = job.output, None
+        return None
+    path = job.output
     try:
         fmt = format_from_suffix(path.suffix)
     except MsimgError:
         fmt = "png"
-    if not can_hold(fmt, dtype, channels):
-        kind = f"{channels}-channel {dtype.name}"
-        asked, fmt = fmt, output_format(fmt, "same", dtype, channels)
-        path = path.with_suffix(FORMAT_SUFFIX[fmt])
-        note = f"written as {path.name}: {asked.upper()} cannot hold {kind} images"
     write_image(path, image, fmt, out.quality)
-    return path, note
+    return path
 
 
 def _writer(
@@ -193,7 +185,7 @@ def _writer(
             return
         job, image, start, megapixels, tile = item
         try:
-            written, note = _write(job, image, out)
+            written = _write(job, image, out)
             result = FileResult(
                 job.name,
                 str(written) if written else "<stdout>",
@@ -203,7 +195,6 @@ def _writer(
                 tile,
                 device,
                 found=image.meta.extra.get("found"),
-                note=note,
             )
         except Exception as err:
             result = FileResult(

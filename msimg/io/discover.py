@@ -88,13 +88,19 @@ def _looks_like_file(output: str) -> bool:
     return suffix in SUPPORTED_SUFFIXES | set(FORMAT_SUFFIX.values()) and not Path(output).is_dir()
 
 
-def _writable_folder(path: Path) -> None:
-    """Refuse before any work an output below a file (`-o notes.txt/a.png`), which could never be written."""
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
-            return
+def _check_parents(targets: Iterable[Path]) -> None:
+    """Refuse before any work an output below a file (`-o notes.txt/a.png`, a mirrored subfolder or the
+    default `X-task/` taken by a file): it could never be written, and the model would run for nothing."""
+    seen: set[Path] = set()
+    for target in targets:
+        for parent in target.parents:
+            if parent in seen:
+                break
+            seen.add(parent)
+            if parent.exists():
+                if not parent.is_dir():
+                    raise UsageError(f"cannot write {target}: {parent} is a file, not a folder")
+                break
 
 
 def _file_output(output: str, ext: str | None) -> Path:
@@ -103,10 +109,9 @@ def _file_output(output: str, ext: str | None) -> Path:
     path = Path(output)
     if ext is not None and FORMAT_SUFFIX[format_name(path.suffix)] != ext:
         raise UsageError(
-            f"-o {output} disagrees with the output format {ext.lstrip('.')} (--format, or the one this "
-            f"output is written in); name it {path.with_suffix(ext).name} or change --format"
+            f"-o {output}: this output is written as {ext.lstrip('.').upper()} (from --format); name it "
+            f"{path.with_suffix(ext).name}"
         )
-    _writable_folder(path)
     return path
 
 
@@ -207,6 +212,7 @@ def _stdin_job(inputs: Sequence[str], output: str | None, ext: str | None, overw
     if not _looks_like_file(output):
         raise UsageError(f"with '-' (stdin) as input, -o must be '-' or an image file name, not {output}")
     target = _file_output(output, ext)
+    _check_parents([target])
     return Job(None, target, skip=target.exists() and not overwrite)
 
 
@@ -245,8 +251,6 @@ def plan_jobs(
     elif output is not None and Path(output).exists() and not Path(output).is_dir():
         raise UsageError(f"-o {output} exists and is not a folder")
     out_root = Path(output) if output is not None and file_target is None else None
-    if out_root is not None:
-        _writable_folder(out_root / "x")
     items = [_classify(text, out_root, task) for text in inputs]
     exclude = frozenset(i.root.resolve() for i in items if not i.beside)
     suffixes = SUPPORTED_SUFFIXES | frozenset(s.lower() for s in extra_suffixes)
@@ -255,6 +259,7 @@ def plan_jobs(
         raise UsageError(f"no input images found in {', '.join(inputs)}")
     pairs = [(f.path, file_target or _output_path(f, ext, suffix, task)) for f in found]
     _check_conflicts(pairs)
+    _check_parents(target for _, target in pairs)
     return [Job(source, target, skip=target.exists() and not overwrite) for source, target in pairs]
 
 

@@ -58,6 +58,7 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def _megapixels(pixels: int) -> str:
+    """Whole megapixels for photos, two significant digits below 10 (a small limit must not read 0)."""
     mp = pixels / 1e6
     return f"{mp:.0f}" if mp >= 10 else f"{mp:.2g}"
 

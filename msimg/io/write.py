@@ -147,7 +147,11 @@ def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
     px = np.ascontiguousarray(image.pixels)
     channels = px.shape[2]
     if not can_hold(fmt, px.dtype, channels):
-        raise ImageWriteError(f"{fmt.upper()} cannot hold {channels}-channel {px.dtype} images")
+        holds = "TIFF" if px.dtype == np.float32 else "PNG or TIFF"
+        raise ImageWriteError(
+            f"{fmt.upper()} cannot hold {channels}-channel {px.dtype} images; write {holds} (--format), "
+            "or 8 bits where the task offers it (demosaic --output-depth 8)"
+        )
     meta = image.meta
     if fmt == "png" and channels == 2:
         return _png_with_metadata(_gray_alpha_png(px), meta.exif, meta.icc)

@@ -15,36 +15,38 @@ WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt")
 
 
 def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
-    """`--model` as a shipped name or a weights path; None is the task's default shipped model.
+    """`--model` as a shipped name or a weights path; None is the model the options chose (`default`).
 
-    A task may run another task's model (deblur with a known kernel runs the denoiser as its prior): the
-    model must then be one of that kind, as the default is. A named model must also be of the default's
-    architecture, since the options chose it (dehaze --method dcp runs the dark channel prior, not a
-    network). A name that fits none of this is a usage error: nothing has run yet.
+    A task may run another task's model (deblur with a known kernel runs the denoiser as its prior). A named
+    model must be of the kind, architecture and scale the options chose, and a method without weights (the
+    dark channel prior, superpixels) takes none: otherwise the options would be silently overruled. Such
+    a conflict, or an unknown name, is a usage error: nothing has run yet.
     """
-    runs = load_manifest()[default]["task"] if default in load_manifest() else task
-    if model is None or model in load_manifest():
+    manifest = load_manifest()
+    chosen = manifest.get(default)
+    runs = chosen["task"] if chosen else task
+    if model is None or model in manifest:
         name = model or default
-        if name not in load_manifest():
+        if name not in manifest:
             raise WeightsError(
                 f"no shipped '{task}' model '{name}' in {Path('weights/manifest.json')}; "
                 f"train it with `msimg train {task}` or pass --model PATH"
             )
         spec = shipped_spec(name)
     elif model.endswith(WEIGHT_SUFFIXES) or Path(model).exists():
-        fallback = shipped_spec(default) if default in load_manifest() else None
-        spec = user_spec(Path(model), runs, fallback)
+        if chosen and chosen["file"] is None:
+            raise UsageError(f"these options run {default}, which has no weights; drop --model {model}")
+        spec = user_spec(Path(model), runs, shipped_spec(default) if chosen else None)
     else:
-        known = ", ".join(n for n, e in sorted(load_manifest().items()) if e["task"] == runs) or "none"
+        known = ", ".join(n for n, e in sorted(manifest.items()) if e["task"] == runs) or "none"
         raise UsageError(f"unknown model '{model}' (shipped {runs} models: {known})")
     if spec.task != runs:
         why = "" if runs == task else f" ({task} runs a {runs} model with these options)"
         raise UsageError(f"model '{spec.name}' is a {spec.task} model, not {runs}{why}")
-    chosen = load_manifest()[default]["architecture"] if default in load_manifest() else spec.architecture
-    if spec.architecture != chosen:
+    if chosen and (spec.architecture, spec.scale) != (chosen["architecture"], chosen.get("scale", 1)):
         raise UsageError(
-            f"model '{spec.name}' is a {spec.architecture}, but these options run a {chosen} ({default}); "
-            "drop --model or change the options"
+            f"--model {model} does not fit these options, which run {default}; drop --model or change "
+            "the options (--method, --scale)"
         )
     return spec
 

@@ -112,6 +112,13 @@ def shipped_spec(name: str) -> ModelSpec:
     )
 
 
+def _is_safetensors(path: Path) -> bool:
+    """By content, not suffix: an 8-byte little-endian header length, then the JSON header's '{'."""
+    with path.open("rb") as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size
+
+
 def _header_metadata(path: Path) -> dict[str, Any] | None:
     from safetensors import safe_open
 
@@ -127,11 +134,10 @@ def user_spec(path: Path, task: str, fallback: ModelSpec | None) -> ModelSpec:
     """A weights file the user names. Its own metadata wins; else it must fit the task's default model."""
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
-    meta = _header_metadata(path) if path.suffix == ".safetensors" else None
-    if meta is not None:
-        if meta.get("task", task) != task:
-            raise WeightsError(f"{path}: these are '{meta['task']}' weights, not '{task}'")
-        return ModelSpec(path.stem, task, meta["architecture"], meta["config"], path, meta.get("scale", 1))
+    meta = _header_metadata(path) if _is_safetensors(path) else None
+    if meta is not None:  # the caller checks that its task, architecture and scale fit the options
+        kind, scale = meta.get("task", task), meta.get("scale", 1)
+        return ModelSpec(path.stem, kind, meta["architecture"], meta["config"], path, scale)
     if fallback is None:
         raise WeightsError(f"{path}: no msimg metadata and no default '{task}' architecture to load it into")
     return ModelSpec(path.stem, task, fallback.architecture, fallback.config, path, fallback.scale)
@@ -151,7 +157,7 @@ def load_state_dict(spec: ModelSpec) -> dict[str, Any]:
                 f"{spec.path}: sha256 {actual[:12]}... does not match the manifest ({spec.sha256[:12]}...); "
                 "the file is damaged or was replaced"
             )
-    if spec.path.suffix == ".safetensors":
+    if spec.path.suffix == ".safetensors" or _is_safetensors(spec.path):
         try:
             return load_file(str(spec.path))
         except Exception as err:

@@ -58,6 +58,7 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path, weights_ho
     (src / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(500))
     (src / "empty.png").write_bytes(b"")
     (src / "notes.jpg").write_text("this is not an image\n")
+    (src / "shot[b].png").write_text("brackets in a name are not markup\n")
     (src / "huge.png").write_bytes(huge_header_png(50000, 50000))
     out = tmp_path / "out"
 
@@ -66,10 +67,10 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path, weights_ho
     assert res.returncode == 1, res.stderr
     lines = [json.loads(line) for line in res.stdout.splitlines()]
     summary = lines[-1]
-    assert summary["summary"] and summary["done"] == 2 and summary["failed"] == 5
+    assert summary["summary"] and summary["done"] == 2 and summary["failed"] == 6
     by_name = {Path(r["input"]).name: r for r in lines[:-1]}
     assert by_name["good1.png"]["status"] == "done" and by_name["good2.jpg"]["status"] == "done"
-    for bad in ("truncated.png", "corrupt.png", "empty.png", "notes.jpg", "huge.png"):
+    for bad in ("truncated.png", "corrupt.png", "empty.png", "notes.jpg", "shot[b].png", "huge.png"):
         assert by_name[bad]["status"] == "failed" and by_name[bad]["error"], bad
         errors = [line for line in res.stderr.splitlines() if bad in line]
         assert len(errors) == 1, (bad, res.stderr)
@@ -95,18 +96,20 @@ def test_human_output_and_exit_codes(tmp_path: Path, weights_home: Path) -> None
     assert not (tmp_path / "a-denoise.png").exists()
 
 
-def test_a_format_that_cannot_hold_the_result_is_replaced_openly(tmp_path: Path, weights_home: Path) -> None:
-    """16-bit asked for as JPEG goes to PNG (depth is never dropped), and the user is told."""
+def test_a_format_that_cannot_hold_the_result_fails_the_file(tmp_path: Path, weights_home: Path) -> None:
+    """16-bit asked for as JPEG: the file fails, saying what to write instead; nothing is written under
+    another name (which could be the input itself) and the input is untouched."""
     deep = (photo(16, 16).astype(np.uint16) * 257)[..., ::-1]
-    cv2.imwrite(str(tmp_path / "deep.png"), deep)
-    args = ("denoise", tmp_path / "deep.png", "-o", tmp_path / "deep.jpg", "--json")
-    res = msimg(*args, env_weights=weights_home)
-    assert res.returncode == 0, res.stderr
-    line = json.loads(res.stdout.splitlines()[0])
-    assert line["output"].endswith("deep.png") and "JPEG cannot hold 3-channel uint16" in line["note"]
-    assert "note: " in res.stderr and "written as deep.png" in res.stderr
-    assert read_image(tmp_path / "deep.png").pixels.dtype == np.uint16
-    assert not (tmp_path / "deep.jpg").exists()
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "deep.png"), deep)
+    before = (tmp_path / "in" / "deep.png").read_bytes()
+    for out in (tmp_path / "in" / "deep.jpg", tmp_path / "out" / "deep.jpg"):
+        res = msimg("denoise", tmp_path / "in" / "deep.png", "-o", out, env_weights=weights_home)
+        assert res.returncode == 1, res.stderr
+        assert "JPEG cannot hold 3-channel uint16 images; write PNG or TIFF" in res.stderr
+    assert (tmp_path / "in" / "deep.png").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["deep.png"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_conflicting_outputs_are_refused_before_any_work(tmp_path: Path, weights_home: Path) -> None:
@@ -151,7 +154,8 @@ def test_stdin_to_stdout(tmp_path: Path, weights_home: Path) -> None:
     assert decoded.shape == (24, 30, 3)
 
 
-def test_an_image_is_never_written_to_a_terminal(tmp_path: Path, weights_home: Path) -> None:
+def test_stdin_and_stdout_are_never_a_terminal_for_an_image(tmp_path: Path, weights_home: Path) -> None:
+    """PNG bytes are not dumped on a screen, and '-' does not wait silently for a typed image."""
     import pty
     from subprocess import PIPE
 
@@ -160,12 +164,18 @@ def test_an_image_is_never_written_to_a_terminal(tmp_path: Path, weights_home: P
     cmd = [sys.executable, "-c", "from msimg.cli.app import run; run()", "denoise", "-"]
     leader, follower = pty.openpty()
     try:
-        with src.open("rb") as stdin:
-            res = subprocess.run(cmd, stdin=stdin, stdout=follower, stderr=PIPE, env=env, timeout=60)
+        with src.open("rb") as image:
+            to_screen = subprocess.run(cmd, stdin=image, stdout=follower, stderr=PIPE, env=env, timeout=60)
+        out = tmp_path / "b.png"
+        from_keyboard = subprocess.run(
+            [*cmd, "-o", str(out)], stdin=follower, capture_output=True, env=env, timeout=60
+        )
     finally:
         os.close(follower)
         os.close(leader)
-    assert res.returncode == 2 and b"would be written to the terminal" in res.stderr
+    assert to_screen.returncode == 2 and b"would be written to the terminal" in to_screen.stderr
+    assert from_keyboard.returncode == 2 and b"stdin, which is the terminal" in from_keyboard.stderr
+    assert not out.exists()
 
 
 def _slow_batch(tmp_path: Path, n: int = 24) -> Path:

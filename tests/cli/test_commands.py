@@ -58,8 +58,10 @@ def test_eval_pairs_by_name(tmp_path: Path) -> None:
     assert msimg("eval", "denoise", "--input", out, "--ref", ref).returncode == 0
     bogus = msimg("eval", "bogus", "--input", out, "--ref", ref)
     assert bogus.returncode == 2 and "unknown task 'bogus'" in bogus.stderr
-    negative = msimg("eval", "super-resolve", "--input", out, "--ref", ref, "--scale", "-3")
-    assert negative.returncode == 2 and "--scale must be 0 or more" in negative.stderr
+    for task, scale in (("super-resolve", "-3"), ("super-resolve", "0"), ("denoise", "2")):
+        wrong = msimg("eval", task, "--input", out, "--ref", ref, "--scale", scale)
+        assert wrong.returncode == 2 and "is for super-resolve, and super-resolve needs it" in wrong.stderr
+    assert msimg("eval", "super-resolve", "--input", out, "--ref", ref, "--scale", "2").returncode == 0
 
 
 def test_task_help_wraps_prose_to_the_terminal_and_keeps_examples_indented() -> None:

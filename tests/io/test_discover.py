@@ -183,7 +183,7 @@ def test_output_file_path_needs_a_single_input_file(inputs: list[str]) -> None:
 
 def test_output_file_path_and_format_must_agree() -> None:
     touch("a.png")
-    with pytest.raises(UsageError, match="disagree"):
+    with pytest.raises(UsageError, match=r"-o clean\.jpg: this output is written as PNG .* clean\.png"):
         plan_jobs(["a.png"], "clean.jpg", "denoise", fmt="png")
 
 
@@ -195,6 +195,11 @@ def test_output_that_is_an_existing_plain_file_is_refused() -> None:
         plan_jobs(["photos/a.png"], "notes.txt/b.png", "denoise")
     with pytest.raises(UsageError, match=r"notes\.txt is a file, not a folder"):
         plan_jobs(["photos"], "notes.txt/sub", "denoise")
+    touch("photos/sub/b.png", "out/sub", "photos-denoise")  # a mirrored subfolder, the default folder
+    with pytest.raises(UsageError, match=r"out/sub/b\.png: out/sub is a file, not a folder"):
+        plan_jobs(["photos"], "out", "denoise")
+    with pytest.raises(UsageError, match=r"photos-denoise is a file, not a folder"):
+        plan_jobs(["photos"], None, "denoise")
 
 
 # --- names: format, suffix --------------------------------------------------------------------------

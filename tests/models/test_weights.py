@@ -36,13 +36,20 @@ def test_unknown_names_and_missing_defaults_are_clear(weights_home: Path, tmp_pa
         resolve_spec("deblur", None, "deblur-gunet")
 
 
-def test_a_named_model_must_be_what_the_options_chose() -> None:
-    """The shipped manifest: --method dcp with the network named is a conflict, not a silent network run."""
-    with pytest.raises(UsageError, match="is a scattering-unet, but these options run a dark-channel-prior"):
-        resolve_spec("dehaze", "dehaze-gunet", "dehaze-dcp")
+def test_a_named_model_must_be_what_the_options_chose(tmp_path: Path) -> None:
+    """The shipped manifest: a named model that contradicts the options is refused, never run instead."""
+    with pytest.raises(UsageError, match="dehaze-gunet does not fit these options, which run dehaze-dcp"):
+        resolve_spec("dehaze", "dehaze-gunet", "dehaze-dcp")  # --method dcp --model dehaze-gunet
+    with pytest.raises(UsageError, match="sr-x3 does not fit these options, which run sr-x4"):
+        resolve_spec("super-resolve", "sr-x3", "sr-x4")  # --scale 4 --model sr-x3
     with pytest.raises(UsageError, match="is a dehaze model, not denoise"):
         resolve_spec("denoise", "dehaze-gunet", "denoise-gunet")
+    mine = tmp_path / "mine.pth"
+    mine.write_bytes(b"\x80")
+    with pytest.raises(UsageError, match="dehaze-dcp, which has no weights"):
+        resolve_spec("dehaze", str(mine), "dehaze-dcp")
     assert resolve_spec("dehaze", "dehaze-gunet", "dehaze-gunet").architecture == "scattering-unet"
+    assert resolve_spec("super-resolve", "sr-x3", "sr-x3").scale == 3
 
 
 def test_pth_state_dict_loads_as_weights_only(weights_home: Path, tmp_path: Path) -> None:
@@ -52,6 +59,14 @@ def test_pth_state_dict_loads_as_weights_only(weights_home: Path, tmp_path: Path
     model = load_model(resolve_spec("denoise", str(path), "denoise-gunet"), CPU)
     x = torch.rand(1, 4, 8, 8)
     assert torch.allclose(model.module(x), module.eval()(x), atol=1e-5)  # memory layouts round apart
+
+
+def test_weights_are_known_by_content_and_their_task_checked(weights_home: Path, tmp_path: Path) -> None:
+    renamed = tmp_path / "mine.pth"  # a safetensors file under a torch suffix still loads as what it is
+    renamed.write_bytes((weights_home / "denoise-gunet.safetensors").read_bytes())
+    assert load_model(resolve_spec("denoise", str(renamed), "denoise-gunet"), CPU).descriptor.in_channels == 4
+    with pytest.raises(UsageError, match="is a denoise model, not dehaze"):
+        resolve_spec("dehaze", str(renamed), "dehaze-gunet")
 
 
 class Payload:

@@ -54,7 +54,8 @@ def evaluate(
         typer.Option("--ref", help="Folder of references, same relative names (segment: BSDS .mat or PNG)."),
     ],
     scale: Annotated[
-        int, typer.Option(help="Super-resolution scale: PSNR/SSIM on Y with this border cropped.")
+        int,
+        typer.Option(help="Super-resolve only, and needed there: the factor (Y PSNR/SSIM, that border cut)."),
     ] = 0,
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON object per pair, then a summary.")
@@ -79,8 +80,11 @@ def evaluate(
 
     if task not in TASKS:
         raise UsageError(f"unknown task '{task}' (tasks: {', '.join(sorted(TASKS))})")
-    if scale < 0:
-        raise UsageError(f"--scale must be 0 or more, got {scale}")
+    if scale < 0 or (task == "super-resolve") != (scale > 0):
+        raise UsageError(
+            "--scale N (the factor: PSNR/SSIM on Y with N pixels cropped, the papers' convention) is for "
+            "super-resolve, and super-resolve needs it"
+        )
     for folder in (input, ref):
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a folder")
@@ -93,8 +97,7 @@ def evaluate(
     outs = [p for p in sorted(input.rglob("*")) if p.suffix.lower() in SUPPORTED_SUFFIXES]
     if not outs:
         raise UsageError(f"no images in {input}")
-    border = scale if task == "super-resolve" or scale else 0
-    score = segment_score if task == "segment" else image_scorer(border)
+    score = segment_score if task == "segment" else image_scorer(scale)
     console, rows, failed = stderr_console(), [], 0
     for out in outs:
         key = out.relative_to(input).with_suffix("")
@@ -104,7 +107,7 @@ def evaluate(
             row = {"input": str(out), "ref": str(refs[key]), **score(out, refs[key])}
         except Exception as err:
             failed += 1
-            console.print(f"error: {out}: {err}")
+            console.print(f"error: {out}: {err}", markup=False)
             continue
         rows.append(row)
         if json_out:

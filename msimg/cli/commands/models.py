@@ -11,10 +11,10 @@ from msimg.cli.report import print_json, stderr_console
 app = typer.Typer(help="Shipped models, their descriptors and recorded metrics.", no_args_is_help=True)
 
 
-def _metric_text(entry: dict, count: int = 2) -> str:
-    """The first `count` validation figures, rounded; `models info` has them all."""
+def _metric_text(entry: dict) -> str:
+    """The first two validation figures, rounded, so a row fits a terminal; `models info` has them all."""
     numbers = [(k, v) for k, v in entry.get("metrics", {}).items() if isinstance(v, int | float)]
-    return ", ".join(f"{k} {v:.4g}" for k, v in numbers[:count])
+    return ", ".join(f"{k} {v:.4g}" for k, v in numbers[:2])
 
 
 @app.command("list")
