@@ -27,14 +27,22 @@ _OUTPUT_FIELDS = {f.name for f in dataclasses.fields(OutputOptions)}
 def _split(
     task: str, options: dict[str, Any], allowed: set[str]
 ) -> tuple[EngineOptions, Any, dict[str, Any]]:
-    """Keyword options -> (engine options, task options, the rest)."""
-    task_fields = {f.name for f in dataclasses.fields(get_task(task).options_type)}
+    """Keyword options -> (engine options, task options, the rest). "auto", as on the command line, means
+    None wherever None is the automatic choice (sigma, tile, ...)."""
+    options_type = get_task(task).options_type
+    fields = (*dataclasses.fields(EngineOptions), *dataclasses.fields(options_type))
+    automatic = {f.name for f in fields if f.default is None}
+    options = {k: None if v == "auto" and k in automatic else v for k, v in options.items()}
+    task_fields = {f.name for f in dataclasses.fields(options_type)}
     unknown = set(options) - _ENGINE_FIELDS - task_fields - allowed
     if unknown:
         known = ", ".join(sorted(_ENGINE_FIELDS | task_fields | allowed))
         raise UsageError(f"unknown option(s) for {task}: {', '.join(sorted(unknown))} (known: {known})")
-    engine = EngineOptions(**{k: v for k, v in options.items() if k in _ENGINE_FIELDS})
-    task_opts = get_task(task).options_type(**{k: v for k, v in options.items() if k in task_fields})
+    try:
+        engine = EngineOptions(**{k: v for k, v in options.items() if k in _ENGINE_FIELDS})
+        task_opts = options_type(**{k: v for k, v in options.items() if k in task_fields})
+    except TypeError as err:  # a value of the wrong type, e.g. sigma="15"
+        raise UsageError(f"bad option value for {task}: {err}") from None
     rest = {k: v for k, v in options.items() if k in allowed}
     return engine, task_opts, rest
 
@@ -51,8 +59,8 @@ def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
     `image` is (H, W) or (H, W, C) with C in 1-4, uint8, uint16 or float32 (RGB order); the result has the
     same dtype and layout (scaled for super-resolution; demosaic turns an (H, W) mosaic into 16-bit RGB;
     segment returns an (H, W) label map or boundary map).
-    Options are the CLI's in snake_case (device, tile, sigma, ...), except segment's --format, which is
-    `kind` here since the result is an array, not a file.
+    Options are the CLI's in snake_case (device, tile, sigma, ...; "auto" or None where the CLI says
+    auto), except segment's --format, which is `kind` here since the result is an array, not a file.
     """
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
         raise UsageError(f"image must be (H, W) or (H, W, 1-4), got shape {image.shape}")
@@ -75,6 +83,9 @@ def run_folder(
     **options: Any,
 ) -> Report:
     """Restore files, folders or globs into `output`, named and skipped as by the CLI; returns a `Report`.
+
+    Besides `run`'s options: `fmt` (--format), `quality`, `max_pixels` (--max-megapixels, in pixels),
+    `suffix`, `overwrite`.
 
     Conflicting outputs are refused before any work; per-file failures are in `Report.failed`.
     """

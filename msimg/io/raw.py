@@ -186,8 +186,9 @@ def _read_headerless(path: Path, layout: RawLayout, max_pixels: int) -> RawFrame
     body = data[4:] if header is not None else data
     if len(body) != need:
         kind = "packed" if layout.packed else "unpacked"
+        hint = " (one byte per sample: add --packed)" if depth == 8 and 2 * len(body) == need else ""
         raise ImageReadError(
-            f"{width}x{height} at {depth} bits {kind} needs {need} bytes, the file has {len(data)}; "
+            f"{width}x{height} at {depth} bits {kind} needs {need} bytes, the file has {len(data)}{hint}; "
             "check --width/--height/--bit-depth/--packed"
         )
     mosaic = _decode_samples(body, width, height, depth, layout.packed)

@@ -215,5 +215,8 @@ def save_weights(module: Any, path: Path, architecture: str, task: str, scale: i
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata={"msimg": json.dumps(meta)})
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # as any file the user makes (the writer creates it owner-only)
     os.replace(tmp, path)
     return sha256_of(path)

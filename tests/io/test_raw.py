@@ -194,6 +194,7 @@ def test_values_above_the_bit_depth_are_refused(tmp_path: Path) -> None:
             ["40x30 at 10 bits unpacked", "2400 bytes", "2398", "--width"],
         ),
         (b"\x00" * 1499, RawLayout(40, 30, 10, packed=True), ["packed needs 1500 bytes", "1499"]),
+        (b"\x00" * 1200, RawLayout(40, 30, 8), ["needs 2400 bytes", "one byte per sample: add --packed"]),
         (b"\x01\x00" * 50, RawLayout(), ["give --width and --height", "100 bytes"]),
         (b"\x00" * 60, RawLayout(6, 4, 10, packed=True), ["multiple of 4", "got 6"]),
         (b"\x00" * 60, RawLayout(5, 4, 12, packed=True), ["multiple of 2", "got 5"]),

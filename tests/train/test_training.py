@@ -83,6 +83,31 @@ def test_train_writes_weights_manifest_and_log(data_dir: Path, tmp_path: Path, m
     assert model.descriptor.name == "denoise-tiny"
 
 
+def test_an_overridden_recipe_leaves_the_shipped_weights_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`msimg train denoise --steps 1` is an experiment, not the recipe: it writes to runs/, not weights/."""
+    import os
+
+    from msimg.cli.app import main
+
+    for i in range(8):  # the shipped recipe crops 128 pixels
+        write_png(tmp_path / "data" / f"p{i}.png", photo(144, 160, i))
+    data_dir = tmp_path / "data"
+    home = tmp_path / "weights"
+    home.mkdir()
+    monkeypatch.setenv("MSIMG_WEIGHTS", str(home))
+    monkeypatch.chdir(tmp_path)
+    umask = os.umask(0o022)
+    try:
+        assert main(["train", "denoise", "--data", str(data_dir), "--steps", "1", "--batch", "1"]) == 0
+    finally:
+        os.umask(umask)
+    written = tmp_path / "runs" / "denoise-gunet" / "denoise-gunet.safetensors"
+    assert written.is_file() and written.stat().st_mode & 0o777 == 0o644
+    assert not any(home.iterdir())
+
+
 def test_training_is_reproducible_and_resumable(data_dir: Path, tmp_path: Path) -> None:
     full = train(_recipe(data_dir, 6), DenoiseObjective(), tmp_path / "a.safetensors", tmp_path / "ra")
     again = train(_recipe(data_dir, 6), DenoiseObjective(), tmp_path / "b.safetensors", tmp_path / "rb")

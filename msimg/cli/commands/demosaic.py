@@ -53,11 +53,19 @@ def demosaic(
     ] = None,
     bit_depth: Annotated[
         int | None,
-        typer.Option(help="Bits per sample of headerless files: 8, 10, 12, 14, 16.", rich_help_panel=RAW),
+        typer.Option(
+            help="Bits per sample: 8, 10, 12, 14, 16 (headerless files: default 16). Give it for .npy, PNG "
+            "or TIFF holding fewer bits than their 8/16-bit type, else the type's full range is white.",
+            rich_help_panel=RAW,
+        ),
     ] = None,
     packed: Annotated[
         bool,
-        typer.Option(help="Headerless samples are MIPI CSI-2 packed (RAW10/12/14).", rich_help_panel=RAW),
+        typer.Option(
+            help="Headerless samples are packed: MIPI CSI-2 RAW10/12/14, or RAW8 one byte each (unpacked "
+            "samples are 16-bit words).",
+            rich_help_panel=RAW,
+        ),
     ] = False,
     black_level: Annotated[
         float | None,
@@ -78,7 +86,9 @@ def demosaic(
     mask: Annotated[
         Path | None,
         typer.Option(
-            help="PNG/.npy of missing pixels (non-zero), 4x4 or the frame's size.", rich_help_panel=RAW
+            help="PNG/.npy of missing pixels (non-zero), 4x4 or the frame's size. It replaces the pattern's "
+            "own holes, so mark the event pixels too.",
+            rich_help_panel=RAW,
         ),
     ] = None,
     output_space: Annotated[str, typer.Option(help="srgb or linear.")] = "srgb",

@@ -65,12 +65,13 @@ def doctor(
     if json_out:
         print_json(info)
         return
+    width = max(map(len, info)) + 1
     for key, value in info.items():
         if key == "devices":
             for d in value:
-                extra = f" ({d['name']})" if "name" in d else ""
-                typer.echo(f"device       {d['device']}{extra}: {d['free_bytes'] / 2**30:.1f} GiB free")
+                name = f"{d['device']} ({d['name']})" if "name" in d else d["device"]
+                typer.echo(f"{'device':<{width}} {name}: {d['free_bytes'] / 2**30:.1f} GiB free")
         elif key == "packages":
-            typer.echo("packages     " + ", ".join(f"{k} {v}" for k, v in value.items()))
+            typer.echo(f"{key:<{width}} " + ", ".join(f"{k} {v}" for k, v in value.items()))
         else:
-            typer.echo(f"{key:<12} {value}")
+            typer.echo(f"{key:<{width}} {value}")

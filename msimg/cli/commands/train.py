@@ -17,7 +17,12 @@ def train(
     ] = None,
     steps: Annotated[int | None, typer.Option(help="Optimiser steps; default: the recipe's.")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Weights file to write; in weights/ it joins the manifest.")
+        Path | None,
+        typer.Option(
+            help="Weights file to write; in weights/ it joins the manifest. Default: weights/<recipe>"
+            ".safetensors for the recipe as recorded, runs/<recipe>/ when --data, --steps, --seed or --batch "
+            "change it (the shipped weights are replaced only by their own recipe or an explicit --out)."
+        ),
     ] = None,
     recipe: Annotated[
         str | None, typer.Option(help="Recipe name; default: the task's shipped model.")
@@ -28,7 +33,7 @@ def train(
         bool, typer.Option("--resume", help="Continue from the run folder's last checkpoint.")
     ] = False,
     run_dir: Annotated[
-        Path | None, typer.Option(help="Checkpoints and train.log; default: runs/<name>.")
+        Path | None, typer.Option(help="Checkpoints and train.log; default: runs/<recipe> in this folder.")
     ] = None,
 ) -> None:
     """Train or retrain a task's model from its recipe, on CPU cores or a GPU.
@@ -63,8 +68,10 @@ def train(
         "seed": seed,
         "batch": batch,
     }
-    chosen = replace(chosen, **{k: v for k, v in overrides.items() if v is not None})
-    target = out or weights_dir() / f"{chosen.name}.safetensors"
+    changed = {k: v for k, v in overrides.items() if v is not None}
+    chosen = replace(chosen, **changed)
+    default = Path("runs") / name if changed else weights_dir()
+    target = out or default / f"{chosen.name}.safetensors"
     entry = run_training(chosen, objective_for(chosen), target, run_dir or Path("runs") / target.stem, resume)
     typer.echo(
         f"wrote {target} (sha256 {entry['sha256'][:12]}...): "
