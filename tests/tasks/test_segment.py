@@ -65,6 +65,13 @@ def test_superpixels(segment_weights_home: Path, method: str) -> None:
     assert np.array_equal(np.unique(labels), np.arange(n)) and n > 5
 
 
+def test_slic_gives_about_the_regions_asked_even_when_few(segment_weights_home: Path) -> None:
+    image = read_image(SAMPLES / "chelsea.png").pixels[..., :3]
+    for asked in (5, 12):  # scikit-image's own connectivity pass alone left 1 and 8
+        n = int(msimg.run("segment", image, method="slic", segments=asked).max()) + 1
+        assert asked / 2 <= n <= 2 * asked, (asked, n)
+
+
 def test_cli_formats(segment_weights_home: Path, tmp_path: Path) -> None:
     write_png(tmp_path / "in" / "a.png", photo(96, 128, seed=2))
     args = [str(tmp_path / "in"), "--segments", "6", "--quiet"]
