@@ -8,7 +8,10 @@
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,34 @@ _ENGINE_FIELDS = {f.name for f in dataclasses.fields(EngineOptions)}
 _OUTPUT_FIELDS = {f.name for f in dataclasses.fields(OutputOptions)}
 
 
+def _runtime_types(hint: Any) -> tuple[type, ...] | None:
+    """The types a value of annotation `hint` may have, as the CLI's parser would convert them (a str for
+    a Path, a list for a tuple, an int for a float); None when it cannot be checked."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        parts = [_runtime_types(a) for a in typing.get_args(hint) if a is not type(None)]
+        if any(p is None for p in parts):
+            return None
+        return tuple(t for p in parts if p is not None for t in p)
+    origin = typing.get_origin(hint) or hint
+    known = {float: (int, float), Path: (Path, str), tuple: (tuple, list)}
+    if origin in known:
+        return known[origin]
+    return (origin,) if origin in (int, str, bool) else None
+
+
+def _check_types(cls: type, values: dict[str, Any]) -> None:
+    """Name the option whose value has the wrong type (sigma="15", tta="no") before it misleads."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError:  # an annotation only imported for type checkers (deblur's kernel tensor)
+        return
+    for name, value in values.items():
+        kinds = _runtime_types(hints.get(name))
+        if value is not None and kinds is not None and not isinstance(value, kinds):
+            hint = hints[name]
+            raise UsageError(f"{name}={value!r}: expected {getattr(hint, '__name__', None) or hint}")
+
+
 def _split(
     task: str, options: dict[str, Any], allowed: set[str]
 ) -> tuple[EngineOptions, Any, dict[str, Any]]:
@@ -31,19 +62,23 @@ def _split(
     None wherever None is the automatic choice (sigma, tile, ...)."""
     options_type = get_task(task).options_type
     fields = (*dataclasses.fields(EngineOptions), *dataclasses.fields(options_type))
-    automatic = {f.name for f in fields if f.default is None}
-    options = {k: None if v == "auto" and k in automatic else v for k, v in options.items()}
-    task_fields = {f.name for f in dataclasses.fields(options_type)}
+    automatic = {f.name for f in fields if f.default is None and f.name != "model"}
+    options = {
+        k: None if k in automatic and isinstance(v, str) and v.strip().lower() == "auto" else v
+        for k, v in options.items()
+    }
+    task_fields = {f.name for f in dataclasses.fields(options_type) if f.init}
     unknown = set(options) - _ENGINE_FIELDS - task_fields - allowed
     if unknown:
         known = ", ".join(sorted(_ENGINE_FIELDS | task_fields | allowed))
         raise UsageError(f"unknown option(s) for {task}: {', '.join(sorted(unknown))} (known: {known})")
-    try:
-        engine = EngineOptions(**{k: v for k, v in options.items() if k in _ENGINE_FIELDS})
-        task_opts = options_type(**{k: v for k, v in options.items() if k in task_fields})
-    except TypeError as err:  # a value of the wrong type, e.g. sigma="15"
-        raise UsageError(f"bad option value for {task}: {err}") from None
+    engine_opts = {k: v for k, v in options.items() if k in _ENGINE_FIELDS}
+    task_values = {k: v for k, v in options.items() if k in task_fields}
     rest = {k: v for k, v in options.items() if k in allowed}
+    _check_types(EngineOptions, engine_opts)
+    _check_types(options_type, task_values)
+    _check_types(OutputOptions, {k: v for k, v in rest.items() if k in _OUTPUT_FIELDS})
+    engine, task_opts = EngineOptions(**engine_opts), options_type(**task_values)
     return engine, task_opts, rest
 
 
@@ -91,6 +126,11 @@ def run_folder(
     """
     allowed = _OUTPUT_FIELDS | {"suffix", "overwrite"}
     engine, task_opts, rest = _split(task, options, allowed)
+    file_format = get_task(task).file_format
+    if file_format is not None:  # segment: `kind` fixes the file's format
+        if "fmt" in rest:
+            raise UsageError(f"{task} writes the format its options imply; drop fmt")
+        rest["fmt"] = file_format(task_opts)
     inputs = [inputs] if isinstance(inputs, str) else list(inputs)
     jobs = plan_jobs(
         inputs,

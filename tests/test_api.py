@@ -25,7 +25,7 @@ def test_run_keeps_dtype_and_layout(weights_home: Path, dtype, shape) -> None:
 
 def test_auto_means_what_it_means_on_the_command_line(weights_home: Path) -> None:
     image = (np.random.default_rng(1).random((24, 20, 3)) * 255).astype(np.uint8)
-    automatic = msimg.run("denoise", image, sigma="auto", tile="auto")
+    automatic = msimg.run("denoise", image, sigma="Auto", tile="auto")
     np.testing.assert_array_equal(automatic, msimg.run("denoise", image, sigma=None, tile=None))
 
 
@@ -36,8 +36,10 @@ def test_run_rejects_bad_arguments(weights_home: Path) -> None:
         msimg.run("denoise", np.zeros((4, 4, 3), np.int32))
     with pytest.raises(UsageError, match="sigma"):
         msimg.run("denoise", np.zeros((4, 4, 3), np.uint8), sigma=200)
-    with pytest.raises(UsageError, match="bad option value for denoise"):
+    with pytest.raises(UsageError, match=r"sigma='15': expected float \| None"):
         msimg.run("denoise", np.zeros((4, 4, 3), np.uint8), sigma="15")
+    with pytest.raises(UsageError, match="tta='no': expected bool"):
+        msimg.run("super-resolve", np.zeros((4, 4, 3), np.uint8), tta="no")
     with pytest.raises(UsageError, match="image is empty"):
         msimg.run("denoise", np.zeros((0, 0, 3), np.uint8))
 

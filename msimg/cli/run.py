@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
@@ -17,6 +18,9 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     from msimg.io.discover import plan_jobs
     from msimg.tasks import get_task
 
+    spec = get_task(task)
+    if spec.file_format is not None:  # segment: its --format is the kind of result, which fixes the file's
+        common = dataclasses.replace(common, fmt=spec.file_format(task_options))
     if common.json and common.output == "-":
         raise UsageError("--json and -o - both want stdout; write the image to a file instead")
     engine, out = common.engine(), common.output_options()
@@ -27,7 +31,7 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
         common.fmt,
         common.suffix,
         common.overwrite,
-        extra_suffixes=get_task(task).suffixes,
+        extra_suffixes=spec.suffixes,
     )
     if any(job.output is None for job in jobs) and sys.stdout.isatty():
         raise UsageError("the image would be written to the terminal; give -o FILE or redirect stdout")

@@ -186,7 +186,8 @@ def _read_headerless(path: Path, layout: RawLayout, max_pixels: int) -> RawFrame
     body = data[4:] if header is not None else data
     if len(body) != need:
         kind = "packed" if layout.packed else "unpacked"
-        hint = " (one byte per sample: add --packed)" if depth == 8 and 2 * len(body) == need else ""
+        one_byte = not layout.packed and len(body) == width * height
+        hint = " (one byte per sample: --bit-depth 8 --packed)" if one_byte else ""
         raise ImageReadError(
             f"{width}x{height} at {depth} bits {kind} needs {need} bytes, the file has {len(data)}{hint}; "
             "check --width/--height/--bit-depth/--packed"

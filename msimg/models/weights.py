@@ -205,18 +205,15 @@ def save_weights(module: Any, path: Path, architecture: str, task: str, scale: i
     Floating tensors are stored as fp16: half the size, and the rounding (about 5e-4 relative) is far
     below what the model itself gets wrong. Loading copies them into the model's own dtype.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from msimg.io.atomic import atomic_write_bytes
 
     meta = {"architecture": architecture, "config": module.config_dict(), "task": task, "scale": scale}
     tensors = {
         k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous()
         for k, v in module.state_dict().items()
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"msimg": json.dumps(meta)})
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # as any file the user makes (the writer creates it owner-only)
-    os.replace(tmp, path)
+    # in memory, then the atomic writer: safetensors' own file writer makes files owner-only (0600)
+    atomic_write_bytes(path, save(tensors, metadata={"msimg": json.dumps(meta)}))
     return sha256_of(path)

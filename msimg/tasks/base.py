@@ -88,6 +88,7 @@ class Task:
     options_type: type
     plan: Callable[[np.ndarray, Any], Plan]
     model_for: Callable[[Any], str] | None = None  # when the options pick the model (e.g. the scale)
+    file_format: Callable[[Any], str] | None = None  # when the options fix the output file's format
     read: Callable[[Path, Any, int], Image] | None = None
     suffixes: frozenset[str] = frozenset()
     prepare: Callable[[Any, ImageMeta], Any] | None = None

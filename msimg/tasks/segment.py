@@ -160,4 +160,5 @@ TASK = Task(
     options_type=SegmentOptions,
     plan=plan,
     model_for=lambda options: METHODS[options.method],
+    file_format=lambda options: {"json": "json", "overlay": "same"}.get(options.kind, "png"),
 )

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file
 from tqdm import tqdm
 
+from msimg.errors import UsageError
 from msimg.models.registry import architecture
 from msimg.models.weights import save_manifest_entry, save_weights, weights_dir
 from msimg.train.data import CropSampler, split, validation_crops
@@ -121,6 +122,13 @@ def train(
     on_log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train `recipe`, write `out` (+ manifest entry when `out` is in weights/); returns the entry."""
+    ckpt = run_dir / "last.pt"
+    state = torch.load(ckpt, map_location="cpu", weights_only=False) if resume and ckpt.exists() else None
+    if state is not None and state.get("recipe", asdict(recipe)) != asdict(recipe):  # our own checkpoint
+        raise UsageError(
+            f"{ckpt} was made by another recipe (other data, steps, seed or batch); resuming it would "
+            "export the wrong model under this recipe's name: give another --run-dir or drop --resume"
+        )
     torch.manual_seed(recipe.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     log = _Log(run_dir / "train.log")
@@ -137,9 +145,7 @@ def train(
     )
     gen = torch.Generator().manual_seed(recipe.seed)
     step, seconds, history = 0, 0.0, []
-    ckpt = run_dir / "last.pt"
-    if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)  # our own checkpoint
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         gen.set_state(state["gen"])
@@ -185,6 +191,7 @@ def train(
                 "step": step,
                 "seconds": seconds,
                 "history": history,
+                "recipe": asdict(recipe),
             }
             torch.save(state, run_dir / "last.tmp")
             (run_dir / "last.tmp").replace(ckpt)

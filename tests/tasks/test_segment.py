@@ -72,6 +72,15 @@ def test_slic_gives_about_the_regions_asked_even_when_few(segment_weights_home: 
         assert asked / 2 <= n <= 2 * asked, (asked, n)
 
 
+def test_the_api_writes_the_file_the_kind_implies(segment_weights_home: Path, tmp_path: Path) -> None:
+    write_png(tmp_path / "in" / "a.png", photo(64, 80, seed=3))
+    report = msimg.run_folder("segment", [str(tmp_path / "in")], str(tmp_path / "t"), kind="json", segments=4)
+    assert report.exit_code == 0 and sorted(p.name for p in (tmp_path / "t").iterdir()) == ["a.json"]
+    assert len(json.loads((tmp_path / "t" / "a.json").read_text())["regions"]) == 4
+    with pytest.raises(UsageError, match="drop fmt"):
+        msimg.run_folder("segment", [str(tmp_path / "in")], str(tmp_path / "u"), kind="json", fmt="png")
+
+
 def test_cli_formats(segment_weights_home: Path, tmp_path: Path) -> None:
     write_png(tmp_path / "in" / "a.png", photo(96, 128, seed=2))
     args = [str(tmp_path / "in"), "--segments", "6", "--quiet"]

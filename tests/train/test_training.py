@@ -103,9 +103,13 @@ def test_an_overridden_recipe_leaves_the_shipped_weights_alone(
         assert main(["train", "denoise", "--data", str(data_dir), "--steps", "1", "--batch", "1"]) == 0
     finally:
         os.umask(umask)
-    written = tmp_path / "runs" / "denoise-gunet" / "denoise-gunet.safetensors"
+    (run,) = (tmp_path / "runs").iterdir()  # runs/denoise-gunet-<hash of the changes>, not the recipe's own
+    assert run.name.startswith("denoise-gunet-") and (run / "last.pt").is_file()
+    written = run / "denoise-gunet.safetensors"
     assert written.is_file() and written.stat().st_mode & 0o777 == 0o644
     assert not any(home.iterdir())
+    other = ["train", "denoise", "--data", str(data_dir), "--steps", "2", "--resume", "--run-dir", str(run)]
+    assert main(other) == 2  # its checkpoint is another recipe's: never resumed and exported as this one
 
 
 def test_training_is_reproducible_and_resumable(data_dir: Path, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Annotated
 
 import typer
@@ -55,6 +54,4 @@ def segment(
     """
     from msimg.tasks.segment import SegmentOptions
 
-    options = SegmentOptions(method, segments, threshold, fmt)
-    files = dataclasses.replace(common, fmt={"json": "json", "overlay": "same"}.get(fmt, "png"))
-    raise typer.Exit(run_task("segment", files, options))
+    raise typer.Exit(run_task("segment", common, SegmentOptions(method, segments, threshold, fmt)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -19,9 +21,9 @@ def train(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Weights file to write; in weights/ it joins the manifest. Default: weights/<recipe>"
-            ".safetensors for the recipe as recorded, runs/<recipe>/ when --data, --steps, --seed or --batch "
-            "change it (the shipped weights are replaced only by their own recipe or an explicit --out)."
+            help="Weights file to write; in the weights folder (weights/, or $MSIMG_WEIGHTS) it joins the "
+            "manifest. Default: there, for the recipe as recorded; in the run folder when --data, --steps, "
+            "--seed or --batch change it (shipped weights are replaced only by their recipe or by --out)."
         ),
     ] = None,
     recipe: Annotated[
@@ -33,7 +35,11 @@ def train(
         bool, typer.Option("--resume", help="Continue from the run folder's last checkpoint.")
     ] = False,
     run_dir: Annotated[
-        Path | None, typer.Option(help="Checkpoints and train.log; default: runs/<recipe> in this folder.")
+        Path | None,
+        typer.Option(
+            help="Checkpoints and train.log; default: runs/<weights name> in this folder, tagged with a hash "
+            "of the changes for an experiment, so it never resumes the recipe's own run."
+        ),
     ] = None,
 ) -> None:
     """Train or retrain a task's model from its recipe, on CPU cores or a GPU.
@@ -70,9 +76,11 @@ def train(
     }
     changed = {k: v for k, v in overrides.items() if v is not None}
     chosen = replace(chosen, **changed)
-    default = Path("runs") / name if changed else weights_dir()
-    target = out or default / f"{chosen.name}.safetensors"
-    entry = run_training(chosen, objective_for(chosen), target, run_dir or Path("runs") / target.stem, resume)
+    digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()
+    tag = f"-{digest[:8]}" if changed else ""  # an experiment's own folder, apart from the recipe's run
+    target = out or (Path("runs") / f"{name}{tag}" if changed else weights_dir()) / f"{name}.safetensors"
+    run_dir = run_dir or Path("runs") / f"{target.stem}{tag}"
+    entry = run_training(chosen, objective_for(chosen), target, run_dir, resume)
     typer.echo(
         f"wrote {target} (sha256 {entry['sha256'][:12]}...): "
         + ", ".join(f"{k} {v}" for k, v in entry["metrics"].items())
