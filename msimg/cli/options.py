@@ -115,7 +115,7 @@ _COMMON: dict[str, tuple[Any, Any]] = {
         Annotated[
             str,
             typer.Option(
-                help="auto|fp32|fp16|bf16 (auto: fp32 on CPU, half on GPU).", rich_help_panel=ENGINE
+                help="auto|fp32|fp16|bf16 (auto: fp32 on CPU, fp16 on GPU).", rich_help_panel=ENGINE
             ),
         ],
         "auto",

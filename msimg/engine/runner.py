@@ -64,7 +64,10 @@ class Stream:
 
 
 def _forward(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
-    x = x.to(model.device, model.dtype, non_blocking=True).contiguous(memory_format=torch.channels_last)
+    # non_blocking only on CUDA: on MPS a copy from unpinned memory freed before the stream syncs can
+    # silently corrupt the data (pytorch#139550)
+    cuda = model.device.type == "cuda"
+    x = x.to(model.device, model.dtype, non_blocking=cuda).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         y = model.module(x)
     return y.to("cpu", torch.float32).contiguous()
@@ -179,7 +182,8 @@ def is_out_of_memory(err: BaseException) -> bool:
     if isinstance(err, torch.OutOfMemoryError):
         return True
     text = str(err).lower()
-    return isinstance(err, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+    failed = ("out of memory", "can't allocate memory", "alloc_failed")  # the last: cuBLAS/cuDNN workspaces
+    return isinstance(err, RuntimeError) and any(words in text for words in failed)
 
 
 def _release(model: LoadedModel) -> None:

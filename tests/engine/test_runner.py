@@ -78,12 +78,20 @@ def test_devices_named_must_exist() -> None:
         resolve_device("tpu")
 
 
-def test_precision_choice() -> None:
-    cpu = torch.device("cpu")
+def test_precision_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
     assert resolve_dtype("auto", cpu, ("fp32", "bf16")) == torch.float32
     assert resolve_dtype("bf16", cpu, ("fp32", "bf16")) == torch.bfloat16
     with pytest.raises(DeviceError, match="not supported by this model"):
         resolve_dtype("fp16", cpu, ("fp32", "bf16"))
+    # a GPU (no CUDA needed to decide): fp16 where the model allows it, and bf16 only in hardware
+    assert resolve_dtype("auto", gpu, ("fp32", "fp16", "bf16")) == torch.float16
+    assert resolve_dtype("auto", gpu, ("fp32",)) == torch.float32
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))  # a T4
+    with pytest.raises(DeviceError, match="'bf16' was requested but cuda:0 does not support it"):
+        resolve_dtype("bf16", gpu, ("fp32", "fp16", "bf16"))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))  # an A100
+    assert resolve_dtype("bf16", gpu, ("fp32", "fp16", "bf16")) == torch.bfloat16
 
 
 def test_bf16_runs_close_to_fp32() -> None:
