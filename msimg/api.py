@@ -1,4 +1,4 @@
-"""The Python API; the CLI is a thin layer over these two functions.
+"""The Python API; the CLI's task commands are a thin layer over `run_batch`, as `run_folder` is.
 
 >>> import numpy as np, msimg
 >>> clean = msimg.run("denoise", noisy_uint8_rgb, sigma=25)          # doctest: +SKIP
@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 import typing
 from collections.abc import Sequence
@@ -126,20 +127,33 @@ def run_folder(
     """
     allowed = _OUTPUT_FIELDS | {"suffix", "overwrite"}
     engine, task_opts, rest = _split(task, options, allowed)
-    file_format = get_task(task).file_format
-    if file_format is not None:  # segment: `kind` fixes the file's format
-        if "fmt" in rest:
-            raise UsageError(f"{task} writes the format its options imply; drop fmt")
-        rest["fmt"] = file_format(task_opts)
-    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-    jobs = plan_jobs(
-        inputs,
-        output,
-        task,
-        fmt=rest.get("fmt", "same"),
-        suffix=rest.get("suffix", ""),
-        overwrite=rest.get("overwrite", False),
-        extra_suffixes=get_task(task).suffixes,
-    )
+    if get_task(task).file_format is not None and "fmt" in rest:
+        raise UsageError(f"{task} writes the format its options imply; drop fmt")
     out = OutputOptions(**{k: v for k, v in rest.items() if k in _OUTPUT_FIELDS})
-    return run_jobs(open_session(task, engine, task_opts), jobs, out, reporter)
+    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+    suffix, overwrite = rest.get("suffix", ""), rest.get("overwrite", False)
+    return run_batch(task, inputs, output, engine, task_opts, out, suffix, overwrite, reporter)
+
+
+def run_batch(
+    task: str,
+    inputs: Sequence[str],
+    output: str | None,
+    engine: EngineOptions,
+    task_options: Any,
+    out: OutputOptions,
+    suffix: str = "",
+    overwrite: bool = False,
+    reporter: Reporter | None = None,
+) -> Report:
+    """The one batch path, of the CLI and `run_folder`: plan the jobs (every conflict refused before any
+    work), open the session, run the pipeline."""
+    spec = get_task(task)
+    if spec.file_format is not None:  # segment: the kind of result fixes the file's format
+        out = dataclasses.replace(out, fmt=spec.file_format(task_options))
+    jobs = plan_jobs(inputs, output, task, out.fmt, suffix, overwrite, extra_suffixes=spec.suffixes)
+    if any(job.output is None for job in jobs) and sys.stdout.isatty():
+        raise UsageError("the image would be written to the terminal; give -o FILE or redirect stdout")
+    if any(job.source is None for job in jobs) and sys.stdin.isatty():
+        raise UsageError("'-' reads the image from stdin, which is the terminal; pipe or redirect a file in")
+    return run_jobs(open_session(task, engine, task_options), jobs, out, reporter)

@@ -112,11 +112,15 @@ def shipped_spec(name: str) -> ModelSpec:
     )
 
 
-def _is_safetensors(path: Path) -> bool:
-    """By content, not suffix: an 8-byte little-endian header length, then the JSON header's '{'."""
+def _weights_format(path: Path) -> str | None:
+    """ "safetensors" or "torch" by content, not suffix (a renamed file still loads as what it is); None
+    for anything else. safetensors: an 8-byte little-endian header length, then the JSON header's '{';
+    torch.save: a zip archive, or a bare pickle in the legacy format."""
     with path.open("rb") as f:
         head = f.read(9)
-    return len(head) == 9 and head[8:] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size
+    if len(head) == 9 and head[8:] == b"{" and int.from_bytes(head[:8], "little") < path.stat().st_size:
+        return "safetensors"
+    return "torch" if head.startswith(b"PK") or head[:1] == b"\x80" else None
 
 
 def _header_metadata(path: Path) -> dict[str, Any] | None:
@@ -134,7 +138,7 @@ def user_spec(path: Path, task: str, fallback: ModelSpec | None) -> ModelSpec:
     """A weights file the user names. Its own metadata wins; else it must fit the task's default model."""
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
-    meta = _header_metadata(path) if _is_safetensors(path) else None
+    meta = _header_metadata(path) if _weights_format(path) == "safetensors" else None
     if meta is not None:  # the caller checks that its task, architecture and scale fit the options
         kind, scale = meta.get("task", task), meta.get("scale", 1)
         return ModelSpec(path.stem, kind, meta["architecture"], meta["config"], path, scale)
@@ -157,14 +161,13 @@ def load_state_dict(spec: ModelSpec) -> dict[str, Any]:
                 f"{spec.path}: sha256 {actual[:12]}... does not match the manifest ({spec.sha256[:12]}...); "
                 "the file is damaged or was replaced"
             )
-    if spec.path.suffix == ".safetensors" or _is_safetensors(spec.path):
+    kind = _weights_format(spec.path)
+    if spec.path.suffix == ".safetensors" or kind == "safetensors":
         try:
             return load_file(str(spec.path))
         except Exception as err:
             raise WeightsError(f"{spec.path}: not a readable safetensors file ({err})") from err
-    with spec.path.open("rb") as f:
-        head = f.read(2)
-    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # torch.save's zip archive, or a bare pickle
+    if kind is None:
         raise WeightsError(f"{spec.path}: not a weights file (neither safetensors nor a torch.save archive)")
     try:
         state = torch.load(spec.path, map_location="cpu", weights_only=True)
