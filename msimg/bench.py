@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -495,18 +495,68 @@ def bench_dehaze(limit: int | None) -> str:
     return "\n".join(lines)
 
 
-def raw_frame(clean: np.ndarray, pattern: str) -> np.ndarray:
-    """An (H, W, 3) uint8 photo as the noise-free 10-bit sensor frame of the demosaic validation."""
+def raw_frame(
+    clean: np.ndarray,
+    pattern: str,
+    space: str = "linear",
+    holes: np.ndarray | None = None,
+    noise: float = 0.0,
+    stuck: float = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """An (H, W, 3) uint8 photo as a 10-bit frame: linear (sRGB undone, the daylight-like sensor gains of
+    the validation divided out) or display-referred (the sRGB values sampled as they are, as the MIPI
+    HybridEVS files and the demosaic benchmarks make mosaics); `holes` (H, W) replaces the pattern's own,
+    `noise` is the Gaussian std in full-scale units, `stuck` the share of unmarked pixels reading 0 or
+    1023."""
     import torch
 
     from msimg.colour import srgb_decode
-    from msimg.train.degrade import raw_capture
+    from msimg.train.degrade import raw_capture, stuck_pixels
     from msimg.train.objectives import VALIDATION_GAINS
 
-    x = srgb_decode(torch.from_numpy(clean).permute(2, 0, 1)[None].float() / 255)
+    x = torch.from_numpy(clean).permute(2, 0, 1)[None].float() / 255
+    scene, gains = (
+        (x, torch.ones(1, 3)) if space == "srgb" else (srgb_decode(x), torch.tensor([VALIDATION_GAINS]))
+    )
+    gen = torch.Generator().manual_seed(seed)
     zero = torch.zeros(1)
-    raw, _ = raw_capture(x, [pattern], torch.tensor([VALIDATION_GAINS]), zero, zero, 10, torch.Generator())
+    raw, _ = raw_capture(scene, [pattern], gains, zero, torch.tensor([noise]), 10, gen, [holes])
+    if stuck:
+        raw = stuck_pixels(raw, torch.tensor([stuck]), gen)
     return np.round(raw[0, 0].numpy() * 1023).astype(np.uint16)
+
+
+def menon_peer(pattern: str, space: str, holes: np.ndarray | None = None) -> ImageFn:
+    """Menon 2007 (`colour-demosaicing`) on the levelled mosaic, white-balanced when linear: for
+    Quad-Bayer the holes are first filled from their same-colour neighbours (the quad-mates) and the tile
+    remosaiced to Bayer, the classical route for HybridEVS frames; the result sRGB-encoded to 8 bits."""
+    import colour_demosaicing as cd
+    import torch
+
+    from msimg import cfa
+    from msimg.colour import srgb_encode
+    from msimg.models.classic_demosaic import fill_holes, swap_quads
+    from msimg.train.objectives import VALIDATION_GAINS
+
+    quad = pattern.startswith("quad")
+    bayer = "RGGB" if quad else pattern.split("-")[1].upper()
+    gains = np.asarray(VALIDATION_GAINS if space == "linear" else (1.0, 1.0, 1.0))[cfa.layout(pattern)]
+
+    def run(raw: np.ndarray) -> np.ndarray:
+        h, w = raw.shape
+        levelled = raw / 1023.0 * np.tile(gains, (h // 4 + 1, w // 4 + 1))[:h, :w]
+        sites = cfa.sites(pattern, h, w, holes)[None].double()
+        x = fill_holes(torch.from_numpy(levelled)[None, None], sites[:, :3], sites[:, 3:])
+        x = swap_quads(x) if quad else x
+        rgb = torch.from_numpy(cd.demosaicing_CFA_Bayer_Menon2007(x[0, 0].numpy(), bayer)).permute(2, 0, 1)[
+            None
+        ]
+        rgb = (swap_quads(rgb) if quad else rgb).clamp(0, 1)
+        rgb = srgb_encode(rgb) if space == "linear" else rgb
+        return np.round(rgb[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+
+    return run
 
 
 def bayer_peer(method: str) -> ImageFn:
@@ -530,7 +580,6 @@ def bayer_peer(method: str) -> ImageFn:
             fn = {
                 "bilinear": cd.demosaicing_CFA_Bayer_bilinear,
                 "malvar": cd.demosaicing_CFA_Bayer_Malvar2004,
-                "menon": cd.demosaicing_CFA_Bayer_Menon2007,
             }[method]
             rgb = fn(linear, "RGGB")
         encoded = srgb_encode(torch.from_numpy(np.ascontiguousarray(rgb))).numpy()
@@ -539,37 +588,103 @@ def bayer_peer(method: str) -> ImageFn:
     return run
 
 
+def bench_layouts() -> dict[str, np.ndarray | None]:
+    """Hole layouts of the benchmark: name -> one period of the mask (None: the pattern's own). The
+    HybridEVS default, two green sites per 4x4 tile, and 1 site in 8 of period 8."""
+    from msimg.train.objectives import period8_layout
+
+    green = np.zeros((4, 4), dtype=bool)
+    green[0, 3] = green[2, 1] = True
+    return {
+        "HybridEVS (1,1),(3,3)": None,
+        "green (0,3),(2,1)": green,
+        "period 8, 1 in 8": period8_layout(8, 8),
+    }
+
+
+def tiled(tile: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """One period of a hole layout repeated over an image of `shape` (None stays None)."""
+    if tile is None:
+        return None
+    h, w = shape[:2]
+    return np.tile(tile, (h // tile.shape[0] + 1, w // tile.shape[1] + 1))[:h, :w]
+
+
+NOISY = 0.01  # Gaussian std in full-scale units (2.6 levels of 8 bits), for the noisy rows
+
+
 def bench_demosaic(limit: int | None, peers: bool) -> str:
     import msimg
     from msimg.train.objectives import VALIDATION_GAINS
 
     val, _ = denoise_sets(limit)
-    val = [(name, c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]) for name, c in val]
-    methods = [m for m in ("net", "classic") if m == "classic" or "demosaic-swin" in load_manifest()]
+    val = [(name, c[: c.shape[0] // 8 * 8, : c.shape[1] // 8 * 8]) for name, c in val]
+    nets = [m for m in ("net",) if "demosaic-swin" in load_manifest()]
+    folder = Path(tempfile.mkdtemp(prefix="msimg-bench-"))
     lines = [
-        f"Validation: the same {len(val)} held-out images (centre crops of at most 512x512), captured as "
-        f"noise-free 10-bit RAW with sensor gains {VALIDATION_GAINS} divided out; PSNR/SSIM on 8-bit sRGB, "
-        "whole image.",
+        f"Validation: the same {len(val)} held-out images (centre crops of at most 512x512) as 10-bit "
+        "frames, PSNR/SSIM on 8-bit sRGB, whole image. Linear: sRGB undone to linear light, sensor gains "
+        f"{VALIDATION_GAINS} divided out, every method given the white-balanced mosaic and its result "
+        "sRGB-encoded. Display-referred (`--input-space srgb`): the sRGB photo itself sampled by the CFA, as "
+        "the MIPI HybridEVS files and the demosaic benchmarks make their mosaics. Noisy: Gaussian noise of "
+        f"std {NOISY} of full scale; stuck: 0.1 % of pixels reading 0 or full scale, not in the mask. Other "
+        "hole layouts reach msimg by `--mask` (one period, `--mask-mode replace`); Menon 2007 is "
+        "`colour-demosaicing`'s, after filling the holes from their same-colour neighbours and remosaicing "
+        "Quad-Bayer to Bayer.",
         "",
-        "| mosaic | method | PSNR (dB) | SSIM | MP/s |",
-        "|---|---|---|---|---|",
+        "| space | mosaic | holes | noise | method | PSNR (dB) | SSIM | MP/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for pattern in ("quad-bayer-evs", "bayer-rggb"):
-        pairs = [(raw_frame(c, pattern), c) for _, c in val]
+    layouts = bench_layouts()
+    cases = [
+        ("linear", "bayer-rggb", "none", 0.0, 0.0),
+        ("linear", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", 0.0, 0.0),
+        ("linear", "quad-bayer", "period 8, 1 in 8", 0.0, 0.0),
+        ("srgb", "bayer-rggb", "none", 0.0, 0.0),
+        ("srgb", "bayer-rggb", "none", NOISY, 0.0),
+        ("srgb", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", 0.0, 0.0),
+        ("srgb", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", NOISY, 0.0),
+        ("srgb", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", 0.0, 0.001),
+        ("srgb", "quad-bayer", "green (0,3),(2,1)", 0.0, 0.0),
+        ("srgb", "quad-bayer", "period 8, 1 in 8", 0.0, 0.0),
+        ("srgb", "quad-bayer", "period 8, 1 in 8", NOISY, 0.0),
+    ]
+    for k, (space, pattern, holes_name, noise, stuck) in enumerate(cases):
+        tile = layouts.get(holes_name)
+        options: dict = {"pattern": pattern, "bit_depth": 10, "output_depth": 8, "input_space": space}
+        options["wb"] = VALIDATION_GAINS if space == "linear" else None
+        if tile is not None:
+            options["mask"] = folder / f"mask{k}.npy"
+            np.save(options["mask"], tile)
+
+        pairs = [
+            (raw_frame(c, pattern, space, tiled(tile, c.shape), noise, stuck, i), c)
+            for i, (_, c) in enumerate(val)
+        ]
         runs: list[tuple[str, ImageFn]] = []
-        for method in methods:
-            session = msimg.session(
-                "demosaic", method=method, pattern=pattern, bit_depth=10, wb=VALIDATION_GAINS, output_depth=8
-            )
+        for method in (*nets, "classic"):
+            session = msimg.session("demosaic", method=method, **options)
             runs.append((f"msimg {method}", lambda x, s=session: s.restore(x[..., None])[0]))
-        if pattern.startswith("bayer") and peers:
-            for peer in ("bilinear", "malvar", "menon", "opencv"):
-                label = {"opencv": "OpenCV edge-aware", "malvar": "Malvar 2004", "menon": "Menon 2007"}
-                runs.append((label.get(peer, peer), bayer_peer(peer)))
+        if peers:
+
+            def peer(
+                x: np.ndarray, space: str = space, pattern: str = pattern, tile: Any = tile
+            ) -> np.ndarray:
+                return menon_peer(pattern, space, tiled(tile, x.shape))(x)
+
+            runs.append(
+                ("Menon 2007" if pattern.startswith("bayer") else "fill + remosaic + Menon 2007", peer)
+            )
+            if space == "linear" and pattern.startswith("bayer"):
+                runs += [("bilinear", bayer_peer("bilinear")), ("Malvar 2004", bayer_peer("malvar"))]
+                runs.append(("OpenCV edge-aware", bayer_peer("opencv")))
+        noise_text = "stuck 0.1 %" if stuck else f"{noise:g}" if noise else "none"
         for name, fn in runs:
             p, q, mps = measure(fn, pairs)
-            print(f"  {pattern:<15} {name:<20} PSNR {p:.2f}  SSIM {q:.4f}  {mps:.3f} MP/s", flush=True)
-            lines.append(f"| {pattern} | {name} | {p:.2f} | {q:.4f} | {mps:.3f} |")
+            label = f"{space:<6} {pattern:<15} {holes_name:<22} {noise_text:<11} {name:<28}"
+            print(f"  {label} PSNR {p:.2f}  SSIM {q:.4f}  {mps:.3f} MP/s", flush=True)
+            row = (space, pattern, holes_name, noise_text, name, f"{p:.2f}", f"{q:.4f}", f"{mps:.3f}")
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 

@@ -9,12 +9,14 @@ of the Quad-Bayer tile, inside the red and blue quads (docs/hybridevs-research.m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from msimg.errors import UsageError
 
-__all__ = ["PATTERNS", "PERIOD", "holes", "layout", "masks", "mosaic", "sites"]
+__all__ = ["PATTERNS", "PERIOD", "Detection", "detect", "holes", "layout", "masks", "mosaic", "sites"]
 
 PERIOD = 4
 _COLOURS = {"R": 0, "G": 1, "B": 2}
@@ -80,3 +82,155 @@ def masks(pattern: str, height: int, width: int) -> torch.Tensor:
 def mosaic(rgb: torch.Tensor, pattern: str) -> torch.Tensor:
     """(N, 3, H, W) -> (N, 1, H, W): each site keeps its own colour, holes are 0 (as the sensor reads)."""
     return (rgb * masks(pattern, rgb.shape[2], rgb.shape[3]).to(rgb)).sum(dim=1, keepdim=True)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What a mosaic's own values say about its layout: `pattern` None when they do not say it clearly,
+    `evidence` in words for the note or the error."""
+
+    pattern: str | None
+    evidence: str
+
+
+_SAMPLE = 1024  # a centred square of at most this side: enough pixels, bounded time
+_HOLE_SHARE = 0.95  # a site is a hole when this share of its pixels read 0 (scenes have few true zeros)
+_CONTRAST = 1.25  # how much more different-colour neighbours must differ than same-colour ones
+
+
+def _centre(mosaic: np.ndarray) -> np.ndarray:
+    h, w = mosaic.shape
+    top = max(0, (h - _SAMPLE) // 2) // PERIOD * PERIOD
+    left = max(0, (w - _SAMPLE) // 2) // PERIOD * PERIOD
+    sub = mosaic[top : top + _SAMPLE, left : left + _SAMPLE]
+    return sub[: sub.shape[0] // PERIOD * PERIOD, : sub.shape[1] // PERIOD * PERIOD].astype(np.float64)
+
+
+def _site_means(values: np.ndarray) -> np.ndarray:
+    """(H, W) -> (4, 4) mean over each site of the tile."""
+    h, w = values.shape
+    return values.reshape(h // PERIOD, PERIOD, w // PERIOD, PERIOD).mean(axis=(0, 2))
+
+
+def _pair_differences(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(4,) mean |difference| between pixel k and k+1 of every 4-pixel period, along rows and columns
+    together, over pairs of valid pixels."""
+    out = np.zeros(PERIOD)
+    for axis in (0, 1):
+        a, b = np.moveaxis(x, axis, 1), np.moveaxis(valid, axis, 1)
+        d = np.abs(np.diff(a, axis=1))
+        ok = b[:, 1:] & b[:, :-1]
+        for k in range(PERIOD):
+            sel, okk = d[:, k::PERIOD], ok[:, k::PERIOD]
+            out[k] += (sel * okk).sum() / max(1, okk.sum())
+    return out
+
+
+def _green_diagonal(cells: np.ndarray, valid: np.ndarray) -> int | None:
+    """On a Bayer-like mosaic: 0 when green sits on the main diagonal of each 2x2 cell ((0,0) and (1,1)),
+    1 on the other one, None when the two diagonals differ too little to tell."""
+    h, w = cells.shape
+    c = cells[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2)
+    v = valid[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2)
+    main_ok, anti_ok = v[:, 0, :, 0] & v[:, 1, :, 1], v[:, 0, :, 1] & v[:, 1, :, 0]
+    main = (np.abs(c[:, 0, :, 0] - c[:, 1, :, 1]) * main_ok).sum() / max(1, main_ok.sum())
+    anti = (np.abs(c[:, 0, :, 1] - c[:, 1, :, 0]) * anti_ok).sum() / max(1, anti_ok.sum())
+    if max(main, anti) < _CONTRAST * min(main, anti) or max(main, anti) == 0:
+        return None
+    return 0 if main < anti else 1
+
+
+def detect(mosaic: np.ndarray) -> Detection:
+    """The layout of an (H, W) mosaic that no file names: Quad-Bayer or Bayer from which neighbours look
+    alike (same-colour pixels differ less than pixels under different filters), the green sites from the
+    quieter diagonal, event holes from sites that read 0. Red and blue cannot be told apart from the values
+    alone: Quad-Bayer is taken with red first (every HybridEVS and Quad-Bayer sensor layout on record),
+    Bayer is left to `--pattern`."""
+    sub = _centre(np.asarray(mosaic))
+    if min(sub.shape) < 4 * PERIOD:
+        return Detection(None, f"{sub.shape[1]}x{sub.shape[0]} is too small to tell")
+    zeros = _site_means((sub <= 0).astype(np.float64))
+    # log values: a filter scales its colour's level, so same-filter neighbours differ less in ratio than
+    # different-filter ones at any brightness and white balance
+    x = np.log(np.maximum(sub, 0) + max(sub.max(), 1e-12) / 256)
+    hole_sites = zeros >= _HOLE_SHARE
+    evs = holes("quad-bayer-evs")
+    valid = ~np.tile(hole_sites, (x.shape[0] // PERIOD, x.shape[1] // PERIOD))
+    if np.array_equal(hole_sites, evs):  # the HybridEVS holes are evidence enough on their own
+        return Detection("quad-bayer-evs", "sites (1, 1) and (3, 3) of every 4x4 tile read 0 (HybridEVS)")
+    d = _pair_differences(x, valid)
+    if d.max() <= 0:
+        return Detection(None, "the mosaic is flat")
+    if min(d[1], d[3]) >= _CONTRAST * max(d[0], d[2]):
+        structure = "quad"  # pairs 0-1 and 2-3 share a filter: 2x2 quads from the origin
+    elif max(d) < _CONTRAST * min(d):
+        structure = "bayer"
+    else:
+        seen = "/".join(f"{v:.4f}" for v in d)
+        return Detection(None, f"neighbour differences {seen} fit neither Bayer nor Quad-Bayer in phase")
+    if structure == "quad":
+        binned = x.reshape(x.shape[0] // 2, 2, x.shape[1] // 2, 2)
+        counted = valid.reshape(binned.shape).sum(axis=(1, 3))
+        means = (binned * valid.reshape(binned.shape)).sum(axis=(1, 3)) / np.maximum(counted, 1)
+        if _green_diagonal(means, counted > 0) != 1:
+            return Detection(
+                None, "Quad-Bayer structure, but the green quads are not where RRGG/GGBB has them"
+            )
+        if hole_sites.any():
+            where = ", ".join(f"({r}, {c})" for r, c in zip(*np.nonzero(hole_sites), strict=True))
+            return Detection(None, f"Quad-Bayer with sites {where} reading 0, not the HybridEVS layout")
+        return Detection("quad-bayer", "2x2 quads of alike pixels, green quads at the top right, no holes")
+    if hole_sites.any():
+        return Detection(None, "Bayer-like neighbours with some sites reading 0")
+    diagonal = _green_diagonal(x, valid)
+    if diagonal is None:
+        return Detection(None, "Bayer structure, but the green sites do not stand out")
+    pair = ("bayer-grbg", "bayer-gbrg") if diagonal == 0 else ("bayer-rggb", "bayer-bggr")
+    return Detection(
+        None, f"Bayer with green at {'(0, 0)' if diagonal == 0 else '(0, 1)'}: {' or '.join(pair)}"
+    )
+
+
+def isolated_extremes(
+    mosaic: np.ndarray, pattern: str, missing: np.ndarray | None, margin: float = 0.25
+) -> np.ndarray:
+    """(H, W) bool: dead and hot pixels nobody marked. A pixel reading 0 or below whose same-colour
+    neighbours in the 5x5 window all read above `margin`, or reading full scale or above whose neighbours
+    all read below 1 - `margin`: a real edge or highlight covers more than one photosite of its colour, a
+    defect does not. `mosaic` holds levelled values (0 black, 1 white); `missing` the holes already known
+    (a tile or a map, as `sites`). Runs in bands of rows, so memory stays bounded on any frame."""
+    h, w = mosaic.shape
+    out = np.zeros((h, w), dtype=bool)
+    band, reach = 512, 2
+    for top in range(0, h, band):
+        r0, r1 = max(0, top - reach), min(h, top + band + reach)
+        r0 -= r0 % PERIOD  # a band starts in phase
+        holes_ = missing if missing is None or np.shape(missing) == (PERIOD, PERIOD) else missing[r0:r1]
+        site = sites(pattern, r1 - r0, w, holes_)
+        found = _extremes(torch.from_numpy(np.asarray(mosaic[r0:r1], dtype=np.float32)), site, reach, margin)
+        out[top : min(h, top + band)] = found[top - r0 : top - r0 + band].numpy()
+    return out
+
+
+def _extremes(x: torch.Tensor, site: torch.Tensor, reach: int, margin: float) -> torch.Tensor:
+    colour, valid = site[:3].argmax(dim=0).float(), site[3] > 0
+    h, w = x.shape
+    lo = torch.full_like(x, float("inf"))
+    hi = torch.full_like(x, float("-inf"))
+
+    def padded(t: torch.Tensor, value: float | None) -> torch.Tensor:
+        mode = {"mode": "replicate"} if value is None else {"value": value}
+        return torch.nn.functional.pad(t[None, None].float(), (reach,) * 4, **mode)[0, 0]
+
+    xp, cp, vp = padded(x, None), padded(colour, -1.0), padded(valid, 0.0) > 0
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            if dy or dx:
+                window = (slice(reach + dy, reach + dy + h), slice(reach + dx, reach + dx + w))
+                same = (cp[window] == colour) & vp[window]
+                lo = torch.where(same, torch.minimum(lo, xp[window]), lo)
+                hi = torch.where(same, torch.maximum(hi, xp[window]), hi)
+    seen = torch.isfinite(lo)
+    dead = (x <= 0) & seen & (lo > margin)
+    hot = (x >= 1) & seen & (hi < 1 - margin)
+    return (dead | hot) & valid

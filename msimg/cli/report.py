@@ -79,6 +79,9 @@ class CliReporter:
                 print_json(dataclasses.asdict(result))
             if result.status == "failed":
                 self.console.print(f"[red]error[/]: {escape(f'{result.input}: {result.error}')}")
+            note = (result.found or {}).get("note")
+            if note and not self.quiet:  # what the task decided from the file itself (a detected layout)
+                self.console.print(f"note: {escape(f'{result.input}: {note}')}")
             if self.progress is not None:
                 self.megapixels += result.megapixels
                 elapsed = self.progress.tasks[0].elapsed or 0.0

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from msimg.engine.options import OutputOptions
 from msimg.engine.session import Session
-from msimg.errors import ImageReadError, MsimgError
+from msimg.errors import ImageReadError, MsimgError, UsageError
 from msimg.io.atomic import remove_stale_temps
 from msimg.io.discover import Job, stale_temp_roots
 from msimg.io.image import Image
@@ -47,6 +47,7 @@ class FileResult:
     device: str | None = None
     error: str | None = None
     found: dict[str, Any] | None = None  # what the task found in the image (deblur: the kernel)
+    needs_options: bool = False  # failed because the request must say more (a usage error for this file)
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,12 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0 all done (skipped counts as done), 1 some files failed, 130 interrupted."""
+        """0 all done (skipped counts as done), 1 some files failed, 2 some file needs more options (and
+        the rest is done), 130 interrupted."""
         if self.interrupted:
             return 130
+        if any(r.needs_options for r in self.failed):
+            return 2
         return 1 if self.failed else 0
 
 
@@ -219,7 +223,12 @@ def _process(
             result, tile = session.restore_image(image, collect.reporter.partial)
         except Exception as err:
             seconds = time.perf_counter() - start
-            collect.add(FileResult(job.name, None, "failed", seconds, megapixels, error=_describe(err)))
+            usage = isinstance(err, UsageError)
+            collect.add(
+                FileResult(
+                    job.name, None, "failed", seconds, megapixels, error=_describe(err), needs_options=usage
+                )
+            )
             continue
         if not _put(write_q, (job, result, start, megapixels, tile), stop):
             return

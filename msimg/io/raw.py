@@ -82,7 +82,9 @@ class RawFrame:
     `mosaic` is (H, W) uint16 (raw integer values) or float32 (already normalised, `white` 1.0). `black` is a
     (ph, pw) float32 tile of black levels per CFA site, aligned with the mosaic's top-left pixel; (1, 1) when
     uniform. `wb` holds the as-shot gains (R, G, B) with G = 1; `camera_to_srgb` (3, 3) maps white-balanced
-    camera RGB to linear sRGB.
+    camera RGB to linear sRGB. `space` is what the values are when the kind of file tells: "linear" sensor
+    data (camera RAW) or "srgb", a display-referred mosaic (the MIPI HybridEVS files, whose inputs are
+    sampled from the sRGB ground truth: docs/hybridevs-research.md, section 2).
     """
 
     mosaic: np.ndarray
@@ -91,6 +93,7 @@ class RawFrame:
     pattern: str | None
     wb: tuple[float, float, float] | None
     camera_to_srgb: np.ndarray | None
+    space: str | None = None
 
 
 def read_raw(path: Path, layout: RawLayout = RawLayout(), max_pixels: int = DEFAULT_MAX_PIXELS) -> RawFrame:
@@ -194,6 +197,10 @@ def _read_headerless(path: Path, layout: RawLayout, max_pixels: int) -> RawFrame
         )
     mosaic = _decode_samples(body, width, height, depth, layout.packed)
     _check_depth(mosaic, depth, defaulted=layout.bit_depth is None)
+    if header is not None:  # a MIPI HybridEVS challenge file: its layout and space are the challenge's
+        return RawFrame(
+            mosaic, 2.0**depth - 1, np.zeros((1, 1), np.float32), "quad-bayer-evs", None, None, "srgb"
+        )
     return _frame(mosaic, 2**depth - 1)
 
 
@@ -350,7 +357,7 @@ def _read_camera_raw(path: Path, max_pixels: int) -> RawFrame:
             wb = _gains(raw.daylight_whitebalance)
     if (black == black.flat[0]).all():
         black = black[:1, :1]
-    return RawFrame(mosaic, white, np.ascontiguousarray(black), pattern, wb, matrix)
+    return RawFrame(mosaic, white, np.ascontiguousarray(black), pattern, wb, matrix, "linear")
 
 
 def develop_with_libraw(

@@ -53,7 +53,7 @@ def phase_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     return x[..., index(x.shape[-2]), :][..., index(x.shape[-1])]
 
 
-def _swap(x: torch.Tensor) -> torch.Tensor:
+def swap_quads(x: torch.Tensor) -> torch.Tensor:
     """Swap rows 1 and 2 and columns 1 and 2 of every 4x4 tile: RRGG/RRGG/GGBB/GGBB -> RGRG/GBGB/..."""
     n, c, h, w = x.shape
     t = x.reshape(n, c, h // PERIOD, PERIOD, w // PERIOD, PERIOD)[:, :, :, _SWAP][..., _SWAP]
@@ -168,8 +168,9 @@ class ClassicDemosaicConfig:
 
 
 class ClassicDemosaic(nn.Module):
-    """Input (N, 5, H, W): the mosaic (linear, 0 at holes) and the `msimg.cfa.sites` channels (one-hot
-    R, G, B, then valid), in phase. Output: (N, 3, H, W) linear RGB."""
+    """Input (N, 6, H, W): the mosaic (0 at holes), the `msimg.cfa.sites` channels (one-hot R, G, B, then
+    valid), in phase, and the input space, which interpolation does not need. Output: (N, 3, H, W) RGB in
+    the mosaic's space."""
 
     def __init__(self, **config: Any) -> None:
         super().__init__()
@@ -180,7 +181,7 @@ class ClassicDemosaic(nn.Module):
     @staticmethod
     def describe(**config: Any) -> dict[str, Any]:
         return {
-            "in_channels": 5,
+            "in_channels": 6,
             "out_channels": 3,
             "scale": 1,
             "multiple_of": PERIOD,
@@ -197,10 +198,10 @@ class ClassicDemosaic(nn.Module):
         mosaic = fill_holes(mosaic, onehot, valid)
         # per image: Quad-Bayer when horizontal neighbours share a filter, which Bayer ones never do
         quad = (onehot[..., 0::2] == onehot[..., 1::2]).flatten(1).all(dim=1).view(-1, 1, 1, 1)
-        mosaic = torch.where(quad, _swap(mosaic), mosaic)
-        onehot = torch.where(quad, _swap(onehot), onehot)
+        mosaic = torch.where(quad, swap_quads(mosaic), mosaic)
+        onehot = torch.where(quad, swap_quads(onehot), onehot)
         rgb = self.interpolate(mosaic, onehot)
-        rgb = torch.where(quad, _swap(rgb), rgb)
+        rgb = torch.where(quad, swap_quads(rgb), rgb)
         p = self.pad
         return rgb[..., p : p + h, p : p + w]
 

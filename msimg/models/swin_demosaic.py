@@ -31,6 +31,7 @@ from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
 @dataclass(frozen=True)
 class SwinDemosaicConfig:
     in_channels: int = 5  # mosaic + `cfa.sites`
+    spaces: bool = False  # reads the input-space channel (0 linear, 1 display-referred sRGB)
     dim: int = 48  # channels at the finer token grid (H/4); twice that at H/8
     depths: tuple[int, int, int] = (2, 2, 2)  # blocks: encoder at H/4, bottleneck at H/8, decoder at H/4
     heads: int = 3
@@ -125,14 +126,17 @@ class Stage(nn.Module):
 
 
 class SwinDemosaic(nn.Module):
-    """Input (N, 5, H, W): linear mosaic and `cfa.sites`, in phase. Output (N, 3, H, W) linear RGB."""
+    """Input (N, 6, H, W): the mosaic (0 at holes), `cfa.sites` and the input space (0 linear, 1 sRGB), in
+    phase. Output (N, 3, H, W) RGB in the input's space. A model without `spaces` ignores the last channel
+    (it was trained on linear mosaics only)."""
 
     def __init__(self, **config: Any) -> None:
         super().__init__()
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         self.config = cfg
+        self._used = cfg.in_channels + cfg.spaces
         self.classic = ClassicDemosaic(interpolation=cfg.base)
-        d, folded = cfg.dim, (cfg.in_channels + 3) * PERIOD * PERIOD
+        d, folded = cfg.dim, (self._used + 3) * PERIOD * PERIOD
         self.embed = nn.Sequential(nn.Conv2d(folded, d, 1), nn.Conv2d(d, d, 3, padding=1))
         self.encoder = Stage(d, cfg.depths[0], cfg.heads, cfg.window, cfg.mlp_ratio)
         self.down = nn.Conv2d(d, 2 * d, 2, stride=2)
@@ -144,7 +148,7 @@ class SwinDemosaic(nn.Module):
         if cfg.local:
             # tokens back to H/2, beside the 2x2-folded mosaic and base: fine detail without squeezing a
             # whole 4x4 tile's correction through one token
-            w, fine = cfg.local, (cfg.in_channels + 3) * 4
+            w, fine = cfg.local, (self._used + 3) * 4
             self.head = nn.Sequential(nn.Conv2d(d, 4 * w, 1), nn.PixelShuffle(2))
             self.local = nn.Sequential(
                 nn.Conv2d(w + fine, w, 3, padding=1),
@@ -168,7 +172,7 @@ class SwinDemosaic(nn.Module):
         local = 3 * 2 if cfg.local else 0  # three 3x3 convolutions at H/2: two pixels each
         radius = INTERPOLATIONS[cfg.base][1] + 2 + attention + local
         return {
-            "in_channels": cfg.in_channels,
+            "in_channels": cfg.in_channels + 1,  # the task always adds the space channel
             "out_channels": 3,
             "scale": 1,
             "multiple_of": coarse,
@@ -179,15 +183,22 @@ class SwinDemosaic(nn.Module):
             "dtypes": ("fp32", "bf16", "fp16"),
         }
 
+    def _features(self, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """Mosaic and sites, the classical estimate, then the space channel if this model reads it: new
+        inputs go last, so a model that gains one starts from one without it (`train.loop` warm start)."""
+        return torch.cat(
+            [x[:, : self.config.in_channels], base, x[:, self.config.in_channels : self._used]], 1
+        )
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         base = self.classic(x.float()).to(x.dtype)
-        f = self.embed(F.pixel_unshuffle(torch.cat([x, base], dim=1), PERIOD))
+        f = self.embed(F.pixel_unshuffle(self._features(x, base), PERIOD))
         skip = self.encoder(f)
         y = self.up(self.bottleneck(self.down(skip)))
         y = self.decoder(self.fuse(torch.cat([y, skip], dim=1)))
         if not self.config.local:
             return base + F.pixel_shuffle(self.head(self.norm(y)), PERIOD)
-        fine = F.pixel_unshuffle(torch.cat([x, base], dim=1), 2)
+        fine = F.pixel_unshuffle(self._features(x, base), 2)
         return base + F.pixel_shuffle(self.local(torch.cat([self.head(self.norm(y)), fine], dim=1)), 2)
 
     def config_dict(self) -> dict[str, Any]:

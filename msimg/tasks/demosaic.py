@@ -2,11 +2,12 @@
 
 The reader keeps the mosaic as stored (integers of the file's bit depth) and what the file says about it
 (pattern, black and white levels, white balance, colour matrix); `prepare` puts those facts beside the
-user's options, where the user's own values win. `plan` turns them into a per-site gain and offset, so
-every band reaches the model as linear, white-balanced values with the pattern's site channels
-(`msimg.cfa.sites`); the model returns linear RGB, and `finish` applies the colour matrix and the
-output transfer curve pixel by pixel. Tiles start on multiples of the pattern period, so they stay in
-phase.
+user's options, where the user's own values win; a layout no file names is read from the values
+(`cfa.detect`). `plan` turns them into a per-site gain and offset, so every band reaches the model as
+levelled values with the pattern's site channels (`msimg.cfa.sites`) and the input space. Linear sensor
+data is white-balanced on the way in, and `finish` applies the colour matrix and the output transfer curve
+to the model's linear RGB; a display-referred (sRGB) mosaic is already balanced and encoded, and the model
+answers in sRGB. Tiles start on multiples of the pattern period, so they stay in phase.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from msimg import cfa
-from msimg.colour import srgb_encode
+from msimg.colour import srgb_decode, srgb_encode
 from msimg.errors import ImageReadError, UsageError
 from msimg.io.image import Image, ImageMeta
 from msimg.io.raw import RAW_SUFFIXES, RawFrame, RawLayout, develop_with_libraw, read_raw
@@ -28,6 +29,9 @@ from msimg.tasks.base import Plan, Task
 
 METHODS = {"net": "demosaic-swin", "classic": "demosaic-classic", "libraw": "demosaic-libraw"}
 SPACES = ("srgb", "linear")
+INPUT_SPACES = ("linear", "srgb")  # the index is the model's space channel
+MASK_MODES = ("replace", "add")
+MAX_MASK_PERIOD = 64  # a smaller mask is one period of the layout
 DEFAULT_PATTERN = "quad-bayer-evs"
 
 
@@ -37,7 +41,11 @@ class DemosaicOptions:
 
     `width`, `height`, `bit_depth`, `packed` describe headerless files; `black_level` and `white_level` are
     in the file's raw units; `wb` are R, G, B gains; `mask` a PNG/.npy of the holes (non-zero = missing),
-    one 4x4 period or the whole frame. `frame` holds what the file itself records (set per image).
+    one period of the layout (a tile from the top-left corner) or the whole frame, which replaces the
+    pattern's own holes or adds to them (`mask_mode`); `defects` finds dead and hot pixels nobody marked
+    (`cfa.isolated_extremes`) and adds them to the holes. `input_space` is what the values are: linear sensor
+    data or a display-referred sRGB mosaic (None: the file's kind says, else linear). `frame` holds what
+    the file itself records (set per image).
     """
 
     method: str = "net"
@@ -50,6 +58,9 @@ class DemosaicOptions:
     white_level: float | None = None
     wb: tuple[float, float, float] | None = None
     mask: Path | None = None
+    mask_mode: str = "replace"
+    defects: bool = True
+    input_space: str | None = None
     output_space: str = "srgb"
     output_depth: int = 16
     frame: RawFrame | None = None
@@ -61,6 +72,12 @@ class DemosaicOptions:
             raise UsageError(f"--pattern must be one of {', '.join(cfa.PATTERNS)}, got '{self.pattern}'")
         if self.output_space not in SPACES:
             raise UsageError(f"--output-space must be srgb or linear, got '{self.output_space}'")
+        if self.input_space is not None and self.input_space not in INPUT_SPACES:
+            raise UsageError(f"--input-space must be linear or srgb, got '{self.input_space}'")
+        if self.mask_mode not in MASK_MODES:
+            raise UsageError(f"--mask-mode must be replace or add, got '{self.mask_mode}'")
+        if self.input_space == "srgb" and self.wb is not None:
+            raise UsageError("--wb applies to linear sensor data; an sRGB mosaic is balanced already")
         if self.output_depth not in (8, 16):
             raise UsageError(f"--output-depth must be 8 or 16, got {self.output_depth}")
         if self.bit_depth is not None and self.bit_depth not in (8, 10, 12, 14, 16):
@@ -87,6 +104,7 @@ class DemosaicOptions:
                 "--black-level": self.black_level,
                 "--white-level": self.white_level,
                 "--mask": self.mask,
+                "--input-space": self.input_space,
             }
             given = [name for name, value in ignored.items() if value is not None]
             if given:
@@ -138,14 +156,16 @@ def _periodic(values: np.ndarray) -> np.ndarray:
 
 
 def model_input(
-    raw: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor, sites: torch.Tensor
+    raw: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor, sites: torch.Tensor, space: str
 ) -> torch.Tensor:
-    """(N, 1, h, w) stored values / full scale, per-site (4, 4) gain and offset, (N, 4, h, w) sites ->
-    (N, 5, h, w): linear white-balanced mosaic (0 at holes), then the sites (shared with training)."""
+    """(N, 1, h, w) stored values / full scale, per-site (4, 4) gain and offset, (N, 4, h, w) sites, the
+    input space -> (N, 6, h, w): the levelled mosaic (white-balanced when linear; 0 at holes), the sites,
+    and the space as a constant channel (0 linear, 1 srgb). Shared with training."""
     rows = torch.arange(raw.shape[2]) % cfa.PERIOD
     cols = torch.arange(raw.shape[3]) % cfa.PERIOD
-    linear = (raw * gain[rows][:, cols] - offset[rows][:, cols]) * sites[:, 3:4]
-    return torch.cat([linear, sites], dim=1)
+    levelled = (raw * gain[rows][:, cols] - offset[rows][:, cols]) * sites[:, 3:4]
+    flag = torch.full_like(levelled, float(INPUT_SPACES.index(space)))
+    return torch.cat([levelled, sites, flag], dim=1)
 
 
 def encode(linear: torch.Tensor, space: str) -> torch.Tensor:
@@ -166,6 +186,38 @@ def _libraw_plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
     )
 
 
+def _pattern(mosaic: np.ndarray, options: DemosaicOptions) -> tuple[str, str]:
+    """The layout and where it came from: the option, the file, or the values (`cfa.detect`). Values
+    that do not say it clearly stop this file with a usage error (exit 2) naming what was seen."""
+    if options.pattern is not None:
+        return options.pattern, "option"
+    if options.frame is not None and options.frame.pattern is not None:
+        return options.frame.pattern, "file"
+    found = cfa.detect(mosaic)
+    if found.pattern is None:
+        raise UsageError(f"cannot tell the CFA layout ({found.evidence}); give --pattern")
+    return found.pattern, f"detected: {found.evidence}"
+
+
+def _holes(pattern: str, height: int, width: int, options: DemosaicOptions) -> tuple[np.ndarray | None, str]:
+    """The (height, width) hole map when a mask is given (None: the pattern's own), and its description."""
+    own = cfa.holes(pattern)
+    if options.mask is None:
+        return None, f"{int(own.sum())} of 16 sites (the pattern's)" if own.any() else "none"
+    mask = load_mask(Path(options.mask))
+    mh, mw = mask.shape
+    if (mh, mw) != (height, width):
+        if mh > MAX_MASK_PERIOD or mw > MAX_MASK_PERIOD:
+            raise UsageError(
+                f"--mask is {mw}x{mh}; it must be one period of the layout (at most {MAX_MASK_PERIOD}x"
+                f"{MAX_MASK_PERIOD}) or the frame's {width}x{height}"
+            )
+        mask = np.tile(mask, (height // mh + 1, width // mw + 1))[:height, :width]
+    if options.mask_mode == "add":
+        mask = mask | np.tile(own, (height // cfa.PERIOD + 1, width // cfa.PERIOD + 1))[:height, :width]
+    return mask, f"{mask.mean():.2%} of pixels (--mask, {options.mask_mode})"
+
+
 def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
     if options.method == "libraw":
         return _libraw_plan(colour, options)
@@ -173,7 +225,8 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
         raise ImageReadError("demosaic takes a one-channel mosaic, got a colour image")
     frame = options.frame
     height, width = colour.shape[:2]
-    pattern = options.pattern or (frame.pattern if frame else None) or DEFAULT_PATTERN
+    pattern, pattern_from = _pattern(colour[..., 0], options)
+    space = options.input_space or (frame.space if frame is not None else None) or "linear"
     full_scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(colour.dtype, 1.0)
     if options.white_level is not None:
         white = options.white_level
@@ -188,38 +241,56 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
     )
     if np.any(black >= white):
         raise ImageReadError(f"black level {black.max():g} is not below the white level {white:g}")
-    wb = options.wb or (frame.wb if frame is not None else None) or (1.0, 1.0, 1.0)
-    site_wb = np.asarray(wb, dtype=np.float64)[cfa.layout(pattern)]
+    if space == "srgb" and options.wb is not None:
+        raise UsageError(
+            "--wb applies to linear sensor data, and this file is display-referred (sRGB, as MIPI HybridEVS "
+            "files are); drop --wb, or pass --input-space linear if its values are sensor data"
+        )
+    # a display-referred mosaic is balanced and encoded already: only its levels are undone
+    wb = (options.wb or (frame.wb if frame is not None else None)) if space == "linear" else None
+    site_wb = np.asarray(wb or (1.0, 1.0, 1.0), dtype=np.float64)[cfa.layout(pattern)]
     gain = torch.from_numpy(full_scale * site_wb / (white - black)).float()
     offset = torch.from_numpy(black * site_wb / (white - black)).float()
 
-    missing = None if options.mask is None else load_mask(Path(options.mask))
-    if missing is not None and missing.shape not in ((cfa.PERIOD, cfa.PERIOD), (height, width)):
-        raise UsageError(
-            f"--mask is {missing.shape[1]}x{missing.shape[0]}; it must be 4x4 or {width}x{height}"
-        )
-    whole = missing is not None and missing.shape == (height, width)
-    extra = torch.from_numpy(missing)[None, None].float() if whole else None
+    missing, holes_found = _holes(pattern, height, width, options)
+    if options.defects:
+        rows, cols = np.arange(height) % cfa.PERIOD, np.arange(width) % cfa.PERIOD
+        levelled = (colour[..., 0] - black[rows][:, cols]) / (white - black[rows][:, cols])
+        defects = cfa.isolated_extremes(levelled, pattern, missing)
+        if defects.any():
+            own = np.tile(cfa.holes(pattern), (height // cfa.PERIOD + 1, width // cfa.PERIOD + 1))
+            missing = (own[:height, :width] if missing is None else missing) | defects
+            count = int(defects.sum())
+            holes_found += f", and {count} dead or hot pixel{'s' if count > 1 else ''} found"
+    extra = None if missing is None else torch.from_numpy(missing)[None, None]
 
     def model_input_of(rgb: torch.Tensor, holes: torch.Tensor | None) -> torch.Tensor:
         h, w = rgb.shape[2:]
-        local = missing if holes is None else holes[0, 0].numpy()
-        sites = cfa.sites(pattern, h, w, local)[None]
-        return model_input(rgb[:, :1], gain, offset, sites)
+        sites = cfa.sites(pattern, h, w, None if holes is None else holes[0, 0].numpy())[None]
+        return model_input(rgb[:, :1], gain, offset, sites, space)
 
-    matrix = None if frame is None or frame.camera_to_srgb is None else torch.from_numpy(frame.camera_to_srgb)
+    matrix = None
+    if space == "linear" and frame is not None and frame.camera_to_srgb is not None:
+        matrix = torch.from_numpy(frame.camera_to_srgb)
 
-    def finish(linear: torch.Tensor) -> torch.Tensor:
+    def finish(y: torch.Tensor) -> torch.Tensor:
+        if space == "srgb":  # the model answers in its input's space
+            y = y.clamp(0, 1)
+            return y if options.output_space == "srgb" else srgb_decode(y)
         if matrix is not None:
-            linear = torch.einsum("ij,njhw->nihw", matrix.to(linear), linear)
-        return encode(linear, options.output_space)
+            y = torch.einsum("ij,njhw->nihw", matrix.to(y), y)
+        return encode(y, options.output_space)
 
+    found = {"pattern": pattern, "pattern_from": pattern_from, "input_space": space, "holes": holes_found}
+    if pattern_from.startswith("detected"):
+        found["note"] = f"{pattern} {pattern_from}; --pattern overrides"
     return Plan(
         model_input=model_input_of,
         extra=extra,
         channels=3,
         dtype=np.dtype(np.uint16 if options.output_depth == 16 else np.uint8),
         finish=finish,
+        found=found,
     )
 
 

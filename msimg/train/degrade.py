@@ -6,6 +6,7 @@ seed fixes the result. Noise levels are in [0, 1] units (sigma_8bit / 255).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -169,10 +170,13 @@ def raw_capture(
     read: torch.Tensor,
     bits: int,
     gen: torch.Generator,
+    missing: list[np.ndarray | None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """What a sensor records of a scene given as (N, 3, H, W) white-balanced linear RGB: divided by the
     white-balance `gains` (N, 3) (the sensor's own colour response), sampled by each image's CFA pattern,
-    with shot/read noise (N,), clipped and quantised to `bits`; holes read 0.
+    with shot/read noise (N,), clipped and quantised to `bits`; holes read 0. `missing` replaces a
+    pattern's own holes per image (as `cfa.sites`). A display-referred mosaic is the same capture of the
+    sRGB image itself with gains of 1 and read noise only.
 
     Returns (raw mosaic (N, 1, H, W) in [0, 1] of full scale, sites (N, 4, H, W) as `msimg.cfa.sites`).
     """
@@ -180,7 +184,30 @@ def raw_capture(
 
     n, _, h, w = linear.shape
     sensor = linear / gains.view(n, 3, 1, 1)
-    sites = torch.stack([cfa.sites(p, h, w) for p in patterns])
+    holes = missing or [None] * n
+    sites = torch.stack([cfa.sites(p, h, w, m) for p, m in zip(patterns, holes, strict=True)])
     mosaic = (sensor * sites[:, :3]).sum(dim=1, keepdim=True)
     noisy, _ = poisson_gaussian_noise(mosaic, shot, read, gen)
     return quantize(noisy, 2**bits - 1) * sites[:, 3:], sites
+
+
+def random_holes(height: int, width: int, gen: torch.Generator, max_share: float = 0.2) -> np.ndarray:
+    """A hole layout a sensor might have: a random tile of period 4 or 8 with 0 to `max_share` of its
+    sites missing (at any colour), repeated over (height, width); True = missing."""
+    period = 4 if torch.rand(1, generator=gen).item() < 0.5 else 8
+    share = max_share * torch.rand(1, generator=gen).item()
+    tile = (torch.rand(period, period, generator=gen) < share).numpy()
+    return np.tile(tile, (height // period + 1, width // period + 1))[:height, :width]
+
+
+def scattered(height: int, width: int, rate: float, gen: torch.Generator) -> np.ndarray:
+    """Isolated pixels at `rate` (defects scattered over a sensor); True = hit."""
+    return (torch.rand(height, width, generator=gen) < rate).numpy()
+
+
+def stuck_pixels(raw: torch.Tensor, rate: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """(N, 1, H, W) mosaics with defects nobody marked: a `rate` (N,) share of pixels reads 0 or full
+    scale, half each (dead and hot pixels)."""
+    hit = torch.rand(raw.shape, generator=gen) < rate.view(-1, 1, 1, 1)
+    hot = torch.rand(raw.shape, generator=gen) < 0.5
+    return torch.where(hit, hot.to(raw.dtype), raw)

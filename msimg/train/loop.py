@@ -58,7 +58,7 @@ class Objective(Protocol):
         self, clean: torch.Tensor, index: int
     ) -> list[tuple[str, torch.Tensor, torch.Tensor]]: ...
 
-    def present(self, output: torch.Tensor) -> torch.Tensor: ...
+    def present(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor: ...
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
@@ -89,19 +89,43 @@ def evaluate(
     model.eval()
     with torch.inference_mode():
         for kind, x, target in cases:
-            for name, value in objective.scores(objective.present(model(x)), target).items():
+            for name, value in objective.scores(objective.present(model(x), x), target).items():
                 sums.setdefault(f"{name}_{kind}", []).append(value)
     model.train()
     return {k: round(float(np.mean(v)), 4) for k, v in sums.items()}
 
 
+def _grown(old: torch.Tensor, new: torch.Tensor) -> torch.Tensor | None:
+    """`old` inside the shape of `new` when `new` only has more input channels (dim 1): the extra inputs
+    start with zero weights, so the model begins exactly as the one it grew from."""
+    if old.dim() < 2 or old.shape[:1] + old.shape[2:] != new.shape[:1] + new.shape[2:]:
+        return None
+    if old.shape[1] >= new.shape[1]:
+        return None
+    out = torch.zeros_like(new)
+    out[:, : old.shape[1]] = old
+    return out
+
+
 def _warm_start(model: torch.nn.Module, path: Path) -> str:
-    """Copy the tensors of `path` that fit `model` (a different ending is trained afresh)."""
+    """Copy the tensors of `path` that fit `model` (a different ending is trained afresh); a layer that
+    gained input channels keeps its old weights for the old ones."""
     own = model.state_dict()
-    start = {k: v for k, v in load_file(str(path)).items() if k in own and own[k].shape == v.shape}
+    start, grown = {}, []
+    for k, v in load_file(str(path)).items():
+        if k not in own:
+            continue
+        if own[k].shape == v.shape:
+            start[k] = v
+        elif (g := _grown(v.to(own[k].dtype), own[k])) is not None:
+            start[k] = g
+            grown.append(k)
     model.load_state_dict(start, strict=False)
     fresh = sorted(set(own) - set(start))
-    return f"{len(start)} tensors copied, {len(fresh)} fresh ({', '.join(fresh) or 'none'})"
+    return (
+        f"{len(start)} tensors copied ({len(grown)} grown: {', '.join(grown) or 'none'}), "
+        f"{len(fresh)} fresh ({', '.join(fresh) or 'none'})"
+    )
 
 
 @dataclass
@@ -167,7 +191,7 @@ def train(
         x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.bf16):
             pred = model(x)
-        loss = objective.loss(objective.present(pred.float()), target)
+        loss = objective.loss(objective.present(pred.float(), x), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -22,9 +22,12 @@ from msimg.train.degrade import (
     haze,
     quantize,
     random_haze,
+    random_holes,
     random_kernel,
     raw_capture,
+    scattered,
     sensor_noise,
+    stuck_pixels,
 )
 from msimg.train.losses import charbonnier, pixel_focus
 
@@ -38,7 +41,7 @@ class Plain:
     """The usual case: photos in, the model's output is the image the user sees; Charbonnier loss,
     PSNR/SSIM on 8 bits."""
 
-    def present(self, output: torch.Tensor) -> torch.Tensor:
+    def present(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return output
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -195,31 +198,71 @@ VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
 VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
 
 
-class DemosaicObjective(Plain):
-    """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md): sRGB undone to linear
-    light, a random white balance divided out, the CFA sampled (`mix`, pattern kind -> share: HybridEVS
-    Quad-Bayer with event holes, plain Quad-Bayer and Bayer of any phase, so one model serves every
-    pattern), shot and read noise on all but `noiseless_fraction` of the frames (validation and benchmark
-    frames are noise-free, real frames are not), 10 or 12 bits; the model input re-applies the white
-    balance as the task does. Loss and metrics on the sRGB-encoded output, with the pixel-focus loss.
-    Both settings come from the recipe's `extra`, so the manifest records them."""
+def period8_layout(height: int, width: int) -> np.ndarray:
+    """A fixed hole layout of period 8 (1 site in 8 missing, at R, G and B sites alike), for validation
+    and the benchmark: one layout no training draw is meant to repeat."""
+    tile = np.zeros((8, 8), dtype=bool)
+    tile[np.arange(8), (3 * np.arange(8) + 1) % 8] = True
+    return np.tile(tile, (height // 8 + 1, width // 8 + 1))[:height, :width]
 
-    def __init__(self, mix: dict[str, float], noiseless_fraction: float) -> None:
+
+class DemosaicObjective(Plain):
+    """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md).
+
+    Linear frames: sRGB undone to linear light, a random white balance divided out, the CFA sampled
+    (`mix`, pattern kind -> share: HybridEVS Quad-Bayer with event holes, plain Quad-Bayer and Bayer of any
+    phase, so one model serves every pattern), shot and read noise on all but `noiseless_fraction` of the
+    frames, 10 or 12 bits; the model input re-applies the white balance as the task does. Display-referred
+    frames (`srgb_fraction` of them): the sRGB photo itself sampled, as the MIPI HybridEVS files and the
+    demosaic benchmarks make their mosaics, with Gaussian read noise. `layout_fraction` of the frames get a
+    random hole layout instead of the pattern's (period 4 or 8, up to 20 % of sites), `marked_defects` is
+    the highest rate of scattered holes marked in the mask (half the frames), `stuck` the highest rate of
+    unmarked pixels reading 0 or full scale (half the frames). Loss and metrics on sRGB (the linear output
+    encoded), with the pixel-focus loss. All settings come from the recipe's `extra`, so the manifest
+    records them."""
+
+    def __init__(
+        self,
+        mix: dict[str, float],
+        noiseless_fraction: float,
+        srgb_fraction: float = 0.0,
+        layout_fraction: float = 0.0,
+        marked_defects: float = 0.0,
+        stuck: float = 0.0,
+    ) -> None:
         unknown = set(mix) - {"quad-bayer-evs", "quad-bayer", "bayer"}
         if unknown:
             raise ValueError(f"demosaic training mix: unknown pattern kinds {sorted(unknown)}")
         self.mix, self.noiseless_fraction = mix, noiseless_fraction
+        self.srgb_fraction, self.layout_fraction = srgb_fraction, layout_fraction
+        self.marked_defects, self.stuck = marked_defects, stuck
 
-    def present(self, output: torch.Tensor) -> torch.Tensor:
+    def present(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         from msimg.colour import srgb_encode
 
-        return srgb_encode(output)
+        return torch.where(x[:, 5:6, :1, :1] > 0.5, output, srgb_encode(output))
 
     def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return pixel_focus(pred, target)
 
+    def _holes(self, pattern: str, height: int, width: int, gen: torch.Generator) -> np.ndarray | None:
+        from msimg import cfa
+
+        if self.layout_fraction and torch.rand(1, generator=gen).item() < self.layout_fraction:
+            holes = random_holes(height, width, gen)
+        elif not self.marked_defects:
+            return None
+        else:
+            holes = np.tile(cfa.holes(pattern), (height // cfa.PERIOD + 1, width // cfa.PERIOD + 1))
+            holes = holes[:height, :width]
+        if self.marked_defects and torch.rand(1, generator=gen).item() < 0.5:
+            holes = holes | scattered(
+                height, width, self.marked_defects * torch.rand(1, generator=gen).item(), gen
+            )
+        return holes
+
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        n = clean.shape[0]
+        n, _, h, w = clean.shape
         names, weights = zip(*self.mix.items(), strict=True)
         picks = torch.multinomial(torch.tensor(weights), n, replacement=True, generator=gen).tolist()
         bayers = ("bayer-rggb", "bayer-bggr", "bayer-grbg", "bayer-gbrg")
@@ -236,19 +279,43 @@ class DemosaicObjective(Plain):
         quiet = torch.rand(n, generator=gen) < self.noiseless_fraction
         shot, read = torch.where(quiet, 0.0, shot), torch.where(quiet, 0.0, read)
         bits = 10 if torch.rand(1, generator=gen).item() < 0.5 else 12
-        return _raw_input(clean, patterns, gains, shot, read, bits, gen), clean
+        if not (self.srgb_fraction or self.layout_fraction or self.marked_defects or self.stuck):
+            return _raw_input(clean, patterns, gains, shot, read, bits, gen), clean
+        srgb = torch.rand(n, generator=gen) < self.srgb_fraction
+        # display-referred frames: gains of 1, Gaussian read noise of std 1e-3..2e-2 of full scale
+        gains = torch.where(srgb[:, None], 1.0, gains)
+        shot = torch.where(srgb, 0.0, shot)
+        read = torch.where(srgb & ~quiet, (-6.9 + 3.0 * torch.rand(n, generator=gen)).exp(), read)
+        missing = [self._holes(p, h, w, gen) for p in patterns]
+        stuck = torch.where(
+            torch.rand(n, generator=gen) < 0.5, self.stuck * torch.rand(n, generator=gen), 0.0
+        )
+        spaces = ["srgb" if s else "linear" for s in srgb.tolist()]
+        x = _raw_input(clean, patterns, gains, shot, read, bits, gen, spaces, missing, stuck)
+        return x, clean
 
     def validation_cases(
         self, clean: torch.Tensor, index: int
     ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-        """Noise-free 10-bit frames, daylight-like gains, each validation image as HybridEVS and as Bayer."""
+        """Noise-free 10-bit frames, each validation image as HybridEVS and as Bayer: linear with
+        daylight-like gains and, for a model that reads both spaces, display-referred, plus Quad-Bayer with
+        the period-8 layout."""
         gen = torch.Generator().manual_seed(index)
-        gains = torch.tensor([VALIDATION_GAINS])
+        gains, ones = torch.tensor([VALIDATION_GAINS]), torch.ones(1, 3)
         zero = torch.zeros(1)
-        return [
+        cases = [
             (kind, _raw_input(clean, [pattern], gains, zero, zero, 10, gen), clean)
             for kind, pattern in VALIDATION_RAW.items()
         ]
+        if self.srgb_fraction:
+            cases += [
+                (f"srgb_{kind}", _raw_input(clean, [pattern], ones, zero, zero, 10, gen, ["srgb"]), clean)
+                for kind, pattern in VALIDATION_RAW.items()
+            ]
+            holes = [period8_layout(*clean.shape[2:])]
+            p8 = _raw_input(clean, ["quad-bayer"], ones, zero, zero, 10, gen, ["srgb"], holes)
+            cases.append(("srgb_p8", p8, clean))
+        return cases
 
 
 def _raw_input(
@@ -259,17 +326,28 @@ def _raw_input(
     read: torch.Tensor,
     bits: int,
     gen: torch.Generator,
+    spaces: list[str] | None = None,
+    missing: list[np.ndarray | None] | None = None,
+    stuck: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """sRGB crops -> the demosaic model input the task would build from their RAW capture."""
+    """sRGB crops -> the demosaic model input the task would build from their RAW capture, in each
+    image's space (`spaces`, default linear), with its hole layout (`missing`, default the pattern's) and
+    a share of unmarked stuck pixels (`stuck`)."""
     from msimg import cfa
     from msimg.colour import srgb_decode
     from msimg.tasks.demosaic import model_input
 
-    raw, sites = raw_capture(srgb_decode(clean), patterns, gains, shot, read, bits, gen)
+    spaces = spaces or ["linear"] * len(patterns)
+    display = torch.tensor([s == "srgb" for s in spaces]).view(-1, 1, 1, 1)
+    scene = torch.where(display, clean, srgb_decode(clean))
+    raw, sites = raw_capture(scene, patterns, gains, shot, read, bits, gen, missing)
+    if stuck is not None:
+        raw = stuck_pixels(raw, stuck, gen)
     inputs = []
     for i, pattern in enumerate(patterns):
         site_gain = gains[i].double()[torch.from_numpy(cfa.layout(pattern))].float()
-        inputs.append(model_input(raw[i : i + 1], site_gain, torch.zeros_like(site_gain), sites[i : i + 1]))
+        offset = torch.zeros_like(site_gain)
+        inputs.append(model_input(raw[i : i + 1], site_gain, offset, sites[i : i + 1], spaces[i]))
     return torch.cat(inputs)
 
 

@@ -136,7 +136,10 @@ def test_headerless_round_trip(
     np.testing.assert_array_equal(frame.mosaic, values)
     assert frame.white == white
     assert frame.black.shape == (1, 1) and frame.black.dtype == np.float32 and frame.black[0, 0] == 0
-    assert frame.pattern is None and frame.wb is None and frame.camera_to_srgb is None
+    assert frame.wb is None and frame.camera_to_srgb is None
+    # the MIPI HybridEVS header names the challenge's layout and its display-referred values
+    expected = ("quad-bayer-evs", "srgb") if header else (None, None)
+    assert (frame.pattern, frame.space) == expected
 
 
 def test_header_with_other_size_is_not_skipped(tmp_path: Path) -> None:

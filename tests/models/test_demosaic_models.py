@@ -20,10 +20,11 @@ from tests.conftest import photo
 TINY_SWIN = {"dim": 12, "depths": [1, 2, 1], "heads": 2, "window": 4}
 
 
-def model_input(rgb: torch.Tensor, pattern: str) -> torch.Tensor:
-    """(N, 3, H, W) -> (N, 5, H, W), as the task builds it (gains 1, no black level)."""
+def model_input(rgb: torch.Tensor, pattern: str, space: float = 0.0) -> torch.Tensor:
+    """(N, 3, H, W) -> (N, 6, H, W), as the task builds it (gains 1, no black level; space 0 linear)."""
     sites = cfa.sites(pattern, rgb.shape[2], rgb.shape[3])[None].expand(rgb.shape[0], -1, -1, -1)
-    return torch.cat([cfa.mosaic(rgb, pattern), sites], dim=1)
+    mosaic = cfa.mosaic(rgb, pattern)
+    return torch.cat([mosaic, sites, torch.full_like(mosaic, space)], dim=1)
 
 
 def smooth(h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -123,9 +124,9 @@ def test_swin_tiled_equals_whole_and_starts_as_classic() -> None:
 
 def test_swin_with_local_convolutions_starts_as_menon_and_tiles_exactly() -> None:
     torch.manual_seed(2)
-    config = {**TINY_SWIN, "base": "menon", "local": 8}
+    config = {**TINY_SWIN, "base": "menon", "local": 8, "spaces": True}
     net = SwinDemosaic(**config).eval()
-    x = model_input(smooth(98, 134, seed=6), "bayer-gbrg")  # odd size: the engine pads in phase
+    x = model_input(smooth(98, 134, seed=6), "bayer-gbrg", space=1.0)  # odd size: the engine pads in phase
     with torch.no_grad():
         crop = x[..., :96, :128]
         torch.testing.assert_close(net(crop), ClassicDemosaic(interpolation="menon")(crop))
@@ -150,3 +151,18 @@ def test_swin_handles_mixed_patterns_in_a_batch() -> None:
         alone = torch.cat([net(x[:1]), net(x[1:])])
     torch.testing.assert_close(both, alone, atol=1e-5, rtol=0)
     assert np.isfinite(both.numpy()).all()
+
+
+def test_swin_reads_the_space_channel_only_when_configured() -> None:
+    torch.manual_seed(3)
+    x = model_input(smooth(64, 64, seed=4), "quad-bayer-evs")
+    flipped = x.clone()
+    flipped[:, 5] = 1.0
+    for spaces in (False, True):
+        net = SwinDemosaic(**TINY_SWIN, spaces=spaces).eval()
+        for p in net.parameters():
+            if p.dim() > 1:
+                torch.nn.init.normal_(p, std=0.1)
+        with torch.no_grad():
+            moved = (net(x) - net(flipped)).abs().max().item()
+        assert (moved > 1e-3) == spaces

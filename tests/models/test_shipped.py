@@ -38,7 +38,8 @@ def test_shipped_model_tiles_match_whole_image(name: str) -> None:
     if desc.task == "deblur":
         options = DeblurOptions("network")  # the options that run the blind network
     if desc.task == "demosaic":
-        options = DemosaicOptions(method=next(m for m, n in METHODS.items() if n == name))
+        method = next((m for m, n in METHODS.items() if n == name), "net")  # other nets run as --model
+        options = DemosaicOptions(method=method, pattern=None if method == "libraw" else "quad-bayer-evs")
     if desc.task == "demosaic" and options.method != "libraw":  # a Quad-Bayer frame with event holes
         noisy = cfa.mosaic(torch.from_numpy(noisy).permute(2, 0, 1)[None], "quad-bayer-evs")[0].permute(
             1, 2, 0

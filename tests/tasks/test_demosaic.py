@@ -4,6 +4,7 @@ comes back with the right colours; options, errors and output types."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,7 @@ def demosaic(path: Path, out: Path, *args: str) -> np.ndarray:
 @pytest.mark.parametrize("header", [True, False])
 def test_headerless_10_bit(tmp_path: Path, header: bool) -> None:
     path = write_bin(tmp_path / "frame.bin", capture("quad-bayer-evs", 10), header=header)
-    size = [] if header else ["--width", "144", "--height", "96"]
+    size = ["--input-space", "linear"] if header else ["--width", "144", "--height", "96"]
     rgb = demosaic(path, tmp_path / "frame.png", *size, "--bit-depth", "10", "--wb", "2,1,1.5")
     assert rgb.dtype == np.uint16 and rgb.shape == (96, 144, 3)
     np.testing.assert_allclose(patch_means(rgb), CHART, atol=2.0)
@@ -124,8 +125,9 @@ def test_libraw_method_develops_camera_raw_for_comparison(tmp_path: Path) -> Non
 
 
 def test_wrong_white_balance_shows(tmp_path: Path) -> None:
-    path = write_bin(tmp_path / "frame.bin", capture("quad-bayer-evs", 10), header=True)
-    rgb = demosaic(path, tmp_path / "frame.png")  # no --wb: the grey patch turns green
+    path = write_bin(tmp_path / "frame.bin", capture("quad-bayer-evs", 10), header=False)
+    rgb = demosaic(path, tmp_path / "frame.png", "--width", "144", "--height", "96", "--bit-depth", "10")
+    # no --wb: the grey patch turns green
     grey = patch_means(rgb)[1, 1]
     assert grey[1] > grey[0] + 20 and grey[1] > grey[2] + 10
 
@@ -154,8 +156,8 @@ def test_mask_override(tmp_path: Path) -> None:
     mask[5, 7] = 1
     np.save(tmp_path / "mask.npy", mask)
     path = write_bin(tmp_path / "frame.bin", raw, header=True)
-    args = ["--pattern", "quad-bayer", "--bit-depth", "10", "--wb", "2,1,1.5"]
-    hot = demosaic(path, tmp_path / "hot.png", *args)
+    args = ["--pattern", "quad-bayer", "--bit-depth", "10", "--wb", "2,1,1.5", "--input-space", "linear"]
+    hot = demosaic(path, tmp_path / "hot.png", *args, "--no-defects")
     fixed = demosaic(path, tmp_path / "fixed.png", *args, "--mask", str(tmp_path / "mask.npy"))
     want = CHART[0, 0] * 257
     assert np.abs(hot[5, 7].astype(float) - want).max() > 20 * 257
@@ -185,8 +187,142 @@ def test_failures_are_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ({"black_level": -5}, "--black-level must be 0 or more"),
         ({"white_level": 0}, "--white-level must be above 0"),
         ({"black_level": 200, "white_level": 100}, "must be below --white-level 100"),
+        ({"input_space": "rec709"}, "--input-space must be linear or srgb"),
+        ({"mask_mode": "union"}, "--mask-mode must be replace or add"),
+        ({"input_space": "srgb", "wb": (2.0, 1.0, 1.5)}, "--wb applies to linear sensor data"),
+        ({"method": "libraw", "input_space": "srgb"}, "drop --input-space"),
     ],
 )
 def test_bad_options(kwargs: dict, words: str) -> None:
     with pytest.raises(UsageError, match=words):
         DemosaicOptions(**kwargs)
+
+
+def chart_display(pattern: str, bits: int = 10) -> np.ndarray:
+    """The chart as a display-referred mosaic, as the MIPI HybridEVS files and demosaic benchmarks make
+    them: the sRGB values themselves sampled by the CFA, (H, W) uint16 at `bits`, holes 0."""
+    srgb = torch.from_numpy(np.repeat(np.repeat(CHART, PATCH, axis=0), PATCH, axis=1) / 255.0)
+    mosaic = cfa.mosaic(srgb.permute(2, 0, 1)[None].float(), pattern)[0, 0].numpy()
+    return np.round(mosaic * (2**bits - 1)).astype(np.uint16)
+
+
+def test_mipi_file_is_display_referred_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_bin(tmp_path / "scene.bin", chart_display("quad-bayer-evs"), header=True)
+    out = tmp_path / "scene.png"
+    assert main(["demosaic", str(path), "-o", str(out), "--method", "classic", "--json"]) == 0
+    np.testing.assert_allclose(patch_means(read_image(out).pixels), CHART, atol=2.0)
+    found = json.loads(capsys.readouterr().out.splitlines()[0])["found"]
+    assert (found["input_space"], found["pattern"], found["pattern_from"]) == (
+        "srgb",
+        "quad-bayer-evs",
+        "file",
+    )
+    # read as linear sensor data, the same file comes out washed out: the default is what makes it right
+    linear = tmp_path / "linear.png"
+    assert (
+        main(
+            ["demosaic", str(path), "-o", str(linear), "--method", "classic", "--input-space", "linear", "-q"]
+        )
+        == 0
+    )
+    assert np.abs(patch_means(read_image(linear).pixels) - CHART).max() > 20
+    # --wb makes no sense for it: a usage error for the file (exit 2), naming the way out
+    assert (
+        main(["demosaic", str(path), "-o", str(tmp_path / "wb"), "--method", "classic", "--wb", "2,1,1"]) == 2
+    )
+    assert "--input-space linear" in capsys.readouterr().err
+
+
+def test_srgb_input_space_keeps_the_space(tmp_path: Path) -> None:
+    np.save(tmp_path / "bayer.npy", chart_display("bayer-grbg"))
+    args = ["--pattern", "bayer-grbg", "--bit-depth", "10", "--input-space", "srgb"]
+    rgb = demosaic(tmp_path / "bayer.npy", tmp_path / "bayer.png", *args)
+    np.testing.assert_allclose(patch_means(rgb), CHART, atol=2.0)
+    lin = demosaic(tmp_path / "bayer.npy", tmp_path / "lin.png", *args, "--output-space", "linear")
+    expected = chart_linear()[PATCH // 2 :: PATCH, PATCH // 2 :: PATCH]
+    np.testing.assert_allclose(patch_means(lin) / 255, expected, atol=0.01)
+
+
+def test_layout_is_detected_or_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --pattern a PNG mosaic is read from its values: Quad-Bayer with event holes, plain
+    Quad-Bayer; a Bayer mosaic's red and blue cannot be told apart, so the file asks for --pattern (exit 2)
+    and the others are still written."""
+    import cv2
+
+    photo = read_image(Path(__file__).parents[2] / "samples" / "chelsea.png").pixels[:296, :448]
+    scene = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255
+    for pattern in ("quad-bayer-evs", "quad-bayer", "bayer-rggb"):
+        mosaic = cfa.mosaic(scene, pattern)[0, 0].numpy()
+        cv2.imwrite(str(tmp_path / f"{pattern}.png"), np.round(mosaic * 65535).astype(np.uint16))
+    args = ["demosaic", str(tmp_path), "-o", str(tmp_path / "out"), "--method", "classic", "--json"]
+    assert main([*args, "--input-space", "srgb"]) == 2
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    by_name = {Path(r["input"]).stem: r for r in lines if "input" in r}
+    assert by_name["quad-bayer-evs"]["found"]["pattern"] == "quad-bayer-evs"
+    assert by_name["quad-bayer"]["found"]["pattern"] == "quad-bayer"
+    assert by_name["quad-bayer"]["found"]["pattern_from"].startswith("detected")
+    assert by_name["bayer-rggb"]["status"] == "failed"
+    assert "bayer-rggb or bayer-bggr" in by_name["bayer-rggb"]["error"]
+    assert "--pattern" in by_name["bayer-rggb"]["error"]
+    assert (tmp_path / "out" / "quad-bayer.png").is_file()
+
+
+def test_mask_period_tile_and_modes(tmp_path: Path) -> None:
+    """A mask of one period (8x8 here) is repeated over the frame. `add` keeps the pattern's own event
+    holes, `replace` is the whole layout: without the event sites in it, their zeros read as data."""
+    raw = chart_display("quad-bayer-evs")
+    raw[2::8, 5::8] = 1023  # a green site in 64 reads garbage
+    np.save(tmp_path / "raw.npy", raw)
+    defects = np.zeros((8, 8), np.uint8)
+    defects[2, 5] = 1
+    np.save(tmp_path / "defects.npy", defects)
+    layout = defects | np.tile(cfa.holes("quad-bayer-evs"), (2, 2))
+    np.save(tmp_path / "layout.npy", layout.astype(np.uint8))
+    args = [
+        "--pattern",
+        "quad-bayer-evs",
+        "--bit-depth",
+        "10",
+        "--input-space",
+        "srgb",
+        "--output-depth",
+        "8",
+    ]
+
+    def red_patch(mask: str, mode: str) -> np.ndarray:
+        out = tmp_path / f"{mask}-{mode}.png"
+        rgb = demosaic(
+            tmp_path / "raw.npy", out, *args, "--mask", str(tmp_path / f"{mask}.npy"), "--mask-mode", mode
+        )
+        return np.abs(rgb[8:40, 8:40].astype(float) - CHART[0, 0]).max()
+
+    assert red_patch("defects", "add") < 4
+    assert red_patch("layout", "replace") < 4
+    assert red_patch("defects", "replace") > 40  # the event pixels' zeros taken as red
+
+
+def test_dead_and_hot_pixels_are_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Unmarked pixels stuck at 0 or full scale inside flat patches are found and filled as holes
+    (reported in `found`); with --no-defects they stay, and a real edge between patches is never taken
+    for one."""
+    raw = chart_display("quad-bayer-evs")
+    dead, hot = (20, 28), (70, 120)  # a red-patch R site reading 0, a dark-patch R site reading 1023
+    raw[dead], raw[hot] = 0, 1023
+    np.save(tmp_path / "raw.npy", raw)
+    args = ["--bit-depth", "10", "--input-space", "srgb", "--output-depth", "8", "--json"]
+    found = demosaic(tmp_path / "raw.npy", tmp_path / "found.png", *args).astype(float)
+    assert "and 2 dead or hot pixels found" in capsys.readouterr().out
+    kept = demosaic(tmp_path / "raw.npy", tmp_path / "kept.png", *args, "--no-defects").astype(float)
+    for (r, c), want in ((dead, CHART[0, 0]), (hot, CHART[1, 2])):
+        assert np.abs(found[r, c] - want).max() < 4
+        assert np.abs(kept[r, c] - want).max() > 20
+    np.testing.assert_allclose(patch_means(found), CHART, atol=2.0)
+
+
+def test_isolated_extremes_spare_edges_and_highlights() -> None:
+    flat = np.full((32, 32), 0.5)
+    flat[:, 16:] = 0.0  # a black half: its zeros have zero neighbours
+    flat[8, 8] = 1.0  # one hot pixel in the grey half
+    flat[20:24, 4:8] = 1.0  # a highlight covering several photosites of each colour
+    found = cfa.isolated_extremes(flat, "bayer-rggb", None)
+    assert found.sum() == 1 and found[8, 8]

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from msimg.models.weights import load_manifest
 from msimg.train.degrade import gaussian_noise, quantize, random_haze, sensor_noise
@@ -171,7 +172,7 @@ def test_super_resolve_training_warm_starts_from_another_scale(data_dir: Path, t
     )
     train(x4, objective_for(x4), tmp_path / "x4.safetensors", tmp_path / "r4")
     log = (tmp_path / "r4" / "train.log").read_text()
-    assert "tensors copied, 2 fresh (ending.bias, ending.weight)" in log
+    assert "tensors copied (0 grown: none), 2 fresh (ending.bias, ending.weight)" in log
     lr, hr = objective_for(x4).degrade(torch.rand(2, 3, 70, 70), torch.Generator())
     assert lr.shape == (2, 3, 16, 16) and hr.shape == (2, 3, 64, 64)  # cut to a multiple of 4 x 2 levels
 
@@ -192,17 +193,70 @@ def test_demosaic_objective_makes_raw_frames_of_every_pattern() -> None:
     from msimg.train.objectives import DemosaicObjective
 
     clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float().repeat(16, 1, 1, 1) / 255
-    objective = DemosaicObjective(mix=RECIPES["demosaic-swin"].extra["mix"], noiseless_fraction=0.0)
+    objective = DemosaicObjective(mix=RECIPES["demosaic-swin-linear"].extra["mix"], noiseless_fraction=0.0)
     x, target = objective.degrade(clean, torch.Generator().manual_seed(0))
-    assert x.shape == (16, 5, 64, 64) and torch.equal(target, clean)
+    assert x.shape == (16, 6, 64, 64) and torch.equal(target, clean)
     valid = x[:, 4]
     assert torch.all(x[:, 0][valid == 0] == 0)  # holes read 0
+    assert torch.all(x[:, 5] == 0)  # every frame linear
     holes = (valid == 0).flatten(1).any(dim=1)
     assert holes.any() and not holes.all()  # HybridEVS frames with holes, and Bayer/Quad-Bayer without
     cases = objective.validation_cases(clean[:1], 0)
     assert [c[0] for c in cases] == ["evs", "bayer"]
-    torch.testing.assert_close(objective.present(torch.zeros(1)), torch.zeros(1))
-    assert objective.present(torch.tensor([0.2])) > 0.45  # linear model output -> sRGB for loss and metrics
+    zero = torch.zeros(1, 6, 1, 1)
+    torch.testing.assert_close(objective.present(torch.zeros(1, 3, 1, 1), zero), torch.zeros(1, 3, 1, 1))
+    # linear model output -> sRGB for loss and metrics
+    assert objective.present(torch.full((1, 3, 1, 1), 0.2), zero).min() > 0.45
+
+
+def test_demosaic_objective_teaches_spaces_and_hole_layouts() -> None:
+    """The shipped recipe's mix: display-referred frames (the sRGB photo sampled as it is, output kept in
+    sRGB), random hole layouts of period 4 or 8, marked scattered defects and unmarked stuck pixels."""
+    from msimg.train.objectives import DemosaicObjective
+
+    photo_ = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float() / 255
+    clean = photo_.repeat(64, 1, 1, 1)
+    extra = {**RECIPES["demosaic-swin"].extra, "noiseless_fraction": 1.0}
+    objective = DemosaicObjective(**extra)
+    x, _ = objective.degrade(clean, torch.Generator().manual_seed(1))
+    srgb = x[:, 5, 0, 0] == 1
+    assert 10 < srgb.sum() < 54 and torch.all(x[:, 5] == x[:, 5:6, :1, :1].squeeze(1))
+    # a display-referred frame holds the photo's own values at its valid sites (noise-free, 10 or 12 bits)
+    i = int(torch.nonzero(srgb)[0])
+    sampled = (photo_[0] * x[i, 1:4]).sum(dim=0)
+    valid = (x[i, 4] > 0) & (x[i, 0] > 0) & (x[i, 0] < 1)  # stuck pixels aside
+    assert (x[i, 0] - sampled)[valid].abs().max() < 1 / 1000
+    # hole layouts beyond the pattern's: shares from 0 to over 10 %, at sites of every colour
+    shares = 1 - x[:, 4].flatten(1).mean(dim=1)
+    assert shares.max() > 0.1 and (shares == 0).any()
+    holes = x[:, 1:4] * (1 - x[:, 4:5])
+    assert torch.all(holes.sum(dim=(0, 2, 3)) > 0)
+    # unmarked stuck pixels: valid sites reading exactly 0 or full scale that the photo does not have
+    stuck = ((x[:, 0] == 0) | (x[:, 0] >= 1)) & (x[:, 4] > 0) & srgb.view(-1, 1, 1)
+    assert stuck.any()
+    cases = objective.validation_cases(photo_, 0)
+    assert [c[0] for c in cases] == ["evs", "bayer", "srgb_evs", "srgb_bayer", "srgb_p8"]
+    out = torch.full((1, 3, 1, 1), 0.2)
+    assert objective.present(out, cases[2][1][..., :1, :1]).max() == 0.2  # sRGB output taken as it is
+
+
+def test_warm_start_grows_input_channels(tmp_path: Path) -> None:
+    """A model that gained an input channel (the demosaic space) starts as the one it grew from."""
+    from msimg.models.swin_demosaic import SwinDemosaic
+    from msimg.train.loop import _warm_start
+
+    config = {"dim": 8, "depths": [1, 1, 1], "heads": 2, "window": 4, "local": 4}
+    torch.manual_seed(0)
+    old = SwinDemosaic(**config).eval()
+    for p in old.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    save_file(old.state_dict(), str(tmp_path / "old.safetensors"))
+    new = SwinDemosaic(**config, spaces=True).eval()
+    assert "2 grown: embed.0.weight, local.0.weight" in _warm_start(new, tmp_path / "old.safetensors")
+    x = torch.rand(1, 6, 32, 32)
+    x[:, 5] = 1.0
+    with torch.no_grad():
+        torch.testing.assert_close(new(x), old(x))
 
 
 def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path: Path) -> None:
@@ -211,13 +265,15 @@ def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path:
         name="demosaic-tiny",
         task="demosaic",
         architecture="swin-demosaic",
-        config={"dim": 8, "depths": [1, 1, 1], "heads": 2, "window": 4},
+        config={"dim": 8, "depths": [1, 1, 1], "heads": 2, "window": 4, "spaces": True},
         crop=64,
         extra=RECIPES["demosaic-swin"].extra,
     )
     entry = train(recipe, objective_for(recipe), tmp_path / "d.safetensors", tmp_path / "rd")
-    assert set(entry["metrics"]) == {"psnr_evs", "ssim_evs", "psnr_bayer", "ssim_bayer"}
+    kinds = ("evs", "bayer", "srgb_evs", "srgb_bayer", "srgb_p8")
+    assert set(entry["metrics"]) == {f"{m}_{k}" for m in ("psnr", "ssim") for k in kinds}
     assert entry["metrics"]["psnr_bayer"] > 25  # the zero-initialised head starts as Malvar-He-Cutler
+    assert entry["metrics"]["psnr_srgb_bayer"] > 25
 
 
 def test_segment_training_on_a_bsds_like_folder(tmp_path: Path) -> None:

@@ -40,8 +40,10 @@ def demosaic(
     pattern: Annotated[
         str | None,
         typer.Option(
-            help="quad-bayer-evs, quad-bayer, bayer-rggb, bayer-bggr, bayer-grbg or bayer-gbrg. "
-            "Default: the file's own, else quad-bayer-evs.",
+            help="quad-bayer-evs, quad-bayer, bayer-rggb, bayer-bggr, bayer-grbg or bayer-gbrg. Default: "
+            "the file's own (camera RAW; MIPI HybridEVS .bin: quad-bayer-evs), else read from the values "
+            "(Bayer vs Quad-Bayer, green sites, event holes); exit 2 when they do not say clearly (Bayer's "
+            "red and blue never do).",
             rich_help_panel=RAW,
         ),
     ] = None,
@@ -86,20 +88,50 @@ def demosaic(
     mask: Annotated[
         Path | None,
         typer.Option(
-            help="PNG/.npy of missing pixels (non-zero), 4x4 or the frame's size. It replaces the pattern's "
-            "own holes, so mark the event pixels too.",
+            help="PNG/.npy of missing pixels (non-zero): one period of the layout (up to 64x64, from the "
+            "top-left pixel) or the frame's size. See --mask-mode.",
             rich_help_panel=RAW,
         ),
     ] = None,
-    output_space: Annotated[str, typer.Option(help="srgb or linear.")] = "srgb",
+    mask_mode: Annotated[
+        str,
+        typer.Option(
+            help="replace: --mask is the whole hole layout (mark the event pixels too); add: --mask adds "
+            "pixels (defects) to the pattern's own holes.",
+            rich_help_panel=RAW,
+        ),
+    ] = "replace",
+    defects: Annotated[
+        bool,
+        typer.Option(
+            help="Find dead and hot pixels nobody marked (a 0 or full-scale reading among same-colour "
+            "neighbours that all read otherwise) and fill them as holes.",
+            rich_help_panel=RAW,
+        ),
+    ] = True,
+    input_space: Annotated[
+        str | None,
+        typer.Option(
+            help="What the values are. linear: sensor data (camera RAW, sensor dumps); levels, white "
+            "balance, colour matrix and the output curve apply. srgb: a display-referred mosaic sampled "
+            "from an sRGB image (the MIPI HybridEVS challenge files, demosaic benchmark mosaics); the "
+            "output stays in sRGB. Default: srgb for MIPI .bin files (size header), else linear; pass srgb "
+            "for a .npy/PNG/TIFF mosaic made from an ordinary photo.",
+            rich_help_panel=RAW,
+        ),
+    ] = None,
+    output_space: Annotated[
+        str, typer.Option(help="srgb or linear (an sRGB input's result decoded to linear light).")
+    ] = "srgb",
     output_depth: Annotated[int, typer.Option(help="Bits per output sample: 16 or 8.")] = 16,
 ) -> None:
     """Turn RAW mosaics into RGB: event-camera Quad-Bayer frames with holes, Bayer, camera RAW.
 
     Event-camera (HybridEVS) frames are Quad-Bayer mosaics whose event pixels carry no colour.
     Inputs: headerless .bin/.raw (give --width/--height/--bit-depth; MIPI challenge files carry their
-    size), .npy arrays, one-channel 16-bit PNG/TIFF mosaics and camera RAW (levels, white balance and
-    colour matrix from the file). Output: 16-bit PNG (TIFF with --format tif), sRGB unless
+    size and are display-referred), .npy arrays, one-channel 16-bit PNG/TIFF mosaics and camera RAW
+    (levels, white balance and colour matrix from the file). A layout no file names is read from the
+    values and said on stderr and in --json. Output: 16-bit PNG (TIFF with --format tif), sRGB unless
     --output-space linear. The network is the default; --method classic needs no model.
 
     Examples:
@@ -107,6 +139,8 @@ def demosaic(
       msimg demosaic frames/ -o rgb/
 
       msimg demosaic frame.bin --width 2448 --height 3264 --bit-depth 10
+
+      msimg demosaic kodim01-rggb.png --pattern bayer-rggb --input-space srgb
 
       msimg demosaic shots/*.dng -o out/ --output-depth 8 --format jpg
     """
@@ -123,6 +157,9 @@ def demosaic(
         white_level=white_level,
         wb=parse_wb(wb),
         mask=mask,
+        mask_mode=mask_mode,
+        defects=defects,
+        input_space=input_space,
         output_space=output_space,
         output_depth=output_depth,
     )

@@ -56,13 +56,16 @@ def train(
     from dataclasses import replace
 
     from msimg.models.weights import weights_dir
+    from msimg.tasks import get_task
     from msimg.train.loop import train as run_training
     from msimg.train.objectives import OBJECTIVES, objective_for
     from msimg.train.recipes import RECIPES
 
     if task not in OBJECTIVES:
         raise UsageError(f"no training objective for '{task}' (trainable: {', '.join(sorted(OBJECTIVES))})")
-    name = recipe or next((n for n, r in RECIPES.items() if r.task == task), None)
+    shipped = get_task(task).default_model  # the model the task runs, not an earlier stage of it
+    first = next((n for n, r in RECIPES.items() if r.task == task), None)
+    name = recipe or (shipped if shipped in RECIPES else first)
     if name is None or name not in RECIPES:
         raise UsageError(f"no recipe '{name}' (recipes: {', '.join(sorted(RECIPES))})")
     chosen = RECIPES[name]
