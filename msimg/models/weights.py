@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,16 @@ from msimg.errors import UsageError, WeightsError
 
 
 def weights_dir() -> Path:
-    """`$MSIMG_WEIGHTS`, else the repository's `weights/` folder."""
+    """`$MSIMG_WEIGHTS` (a user's own folder with its manifest), else the weights installed inside the
+    package (`msimg/weights`, mapped there from the top-level folder when the wheel is built), else the
+    source checkout's `weights/` (an editable install or a clone, where training writes)."""
     env = os.environ.get("MSIMG_WEIGHTS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "weights"
+    if env:
+        return Path(env)
+    installed = Path(str(resources.files("msimg"))) / "weights"
+    if (installed / "manifest.json").is_file():
+        return installed
+    return Path(__file__).resolve().parents[2] / "weights"
 
 
 def manifest_path() -> Path:

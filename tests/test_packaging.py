@@ -1,0 +1,64 @@
+"""The installed package finds its weights: the wheel carries weights/ and its manifest as msimg/weights,
+and msimg installed from it (not from this checkout) restores an image with them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from msimg.models.weights import weights_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("hatchling")
+    out = tmp_path_factory.mktemp("wheel")
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out)]
+    subprocess.run([*cmd, str(ROOT)], check=True, capture_output=True)
+    return next(out.glob("msimg-*.whl"))
+
+
+def test_wheel_carries_every_shipped_weights_file(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        manifest = json.loads(zf.read("msimg/weights/manifest.json"))
+        files = [m for m in manifest["models"] if m["file"]]
+        assert files
+        for entry in files:
+            data = zf.read(f"msimg/weights/{entry['file']}")
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["name"]
+
+
+def test_installed_package_runs_with_its_own_weights(wheel: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)]
+    subprocess.run(pip, check=True, capture_output=True)
+    script = (
+        "import numpy as np, msimg; from msimg.models.weights import weights_dir; "
+        "print(weights_dir()); "
+        "x = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8); "
+        "print(msimg.run('denoise', x, sigma=10).shape)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MSIMG_WEIGHTS"}
+    env["PYTHONPATH"] = str(site)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, check=True, capture_output=True, text=True
+    )
+    where, shape = done.stdout.split("\n")[:2]
+    assert Path(where) == site / "msimg" / "weights"
+    assert shape == "(48, 64, 3)"
+
+
+def test_msimg_weights_names_a_users_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MSIMG_WEIGHTS", str(tmp_path))
+    assert weights_dir() == tmp_path
+    monkeypatch.delenv("MSIMG_WEIGHTS")
+    assert weights_dir() == ROOT / "weights"  # this checkout: no msimg/weights inside the package
