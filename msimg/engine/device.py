@@ -1,4 +1,4 @@
-"""Device and precision selection, free memory, and `--tile auto`.
+"""Device and precision selection, a model placed on them, free memory, and `--tile auto`.
 
 An explicitly requested device or precision that is not available is an error, never a silent fallback.
 """
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import torch
 
-from msimg.engine.descriptor import ModelDescriptor
 from msimg.errors import DeviceError
+from msimg.models.descriptor import LoadedModel, ModelDescriptor
+from msimg.models.weights import ModelSpec, build_module
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -107,3 +108,14 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return str(device)
+
+
+def load_model(spec: ModelSpec, device: torch.device, precision: str = "auto") -> LoadedModel:
+    """A model built from its spec, on `device` in the precision `precision` resolves to, in eval mode."""
+    desc = spec.descriptor()
+    dtype = resolve_dtype(precision, device, desc.dtypes)
+    # channels_last: up to 2x faster convolutions on CPU (oneDNN) and on tensor-core GPUs
+    module = build_module(spec).eval().to(device=device, dtype=dtype, memory_format=torch.channels_last)
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return LoadedModel(desc, module, device, dtype)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from msimg.errors import UsageError
-
-DEFAULT_MAX_PIXELS = 400_000_000
+from msimg.io.image import DEFAULT_MAX_PIXELS
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from msimg.engine.descriptor import LoadedModel
 from msimg.engine.tiling import Span, blend_weights, spans
 from msimg.errors import ModelError
+from msimg.models.descriptor import LoadedModel
 
 MIN_TILE = 32
 

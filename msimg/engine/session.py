@@ -12,8 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from msimg.engine.descriptor import LoadedModel
-from msimg.engine.device import auto_tile, resolve_device
+from msimg.engine.device import auto_tile, load_model, resolve_device
 from msimg.engine.options import EngineOptions
 from msimg.engine.runner import Stream, TileSettings, reflect_index, run_with_backoff, tensor_stream
 from msimg.engine.survey import survey, with_constants
@@ -21,7 +20,8 @@ from msimg.errors import UsageError
 from msimg.io.convert import from_float, to_float
 from msimg.io.image import Image, ImageMeta
 from msimg.io.read import read_image
-from msimg.models.load import load_model, resolve_spec
+from msimg.models.descriptor import LoadedModel
+from msimg.models.load import resolve_spec
 from msimg.tasks import get_task
 from msimg.tasks.base import Plan, Task, to_pixels, to_tensor
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from msimg.engine.descriptor import LoadedModel
+from msimg.models.descriptor import LoadedModel
 from msimg.tasks.base import preview, to_tensor
 
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: the CLI reads this module's limit at startup, before numpy
+    import numpy as np
+
+# the largest image msimg decodes unless told otherwise (--max-megapixels): checked from the header
+DEFAULT_MAX_PIXELS = 400_000_000
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image as PILImage
 
-from msimg.engine.options import DEFAULT_MAX_PIXELS
 from msimg.errors import ImageReadError
-from msimg.io.image import Image, ImageMeta
+from msimg.io.image import DEFAULT_MAX_PIXELS, Image, ImageMeta
 
 if TYPE_CHECKING:
     import tifffile

@@ -1,13 +1,10 @@
-"""Model name or path -> LoadedModel on a device, in a precision."""
+"""`--model` (a shipped name or a weights path) -> the ModelSpec to build; the engine places it on a device
+(`engine.device.load_model`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
-from msimg.engine.descriptor import LoadedModel
-from msimg.engine.device import resolve_dtype
 from msimg.errors import UsageError, WeightsError
 from msimg.models.weights import ModelSpec, load_manifest, shipped_spec, user_spec
 
@@ -49,15 +46,3 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
             "the options (--method, --scale)"
         )
     return spec
-
-
-def load_model(spec: ModelSpec, device: torch.device, precision: str = "auto") -> LoadedModel:
-    from msimg.models.weights import build_module
-
-    desc = spec.descriptor()
-    dtype = resolve_dtype(precision, device, desc.dtypes)
-    # channels_last: up to 2x faster convolutions on CPU (oneDNN) and on tensor-core GPUs
-    module = build_module(spec).eval().to(device=device, dtype=dtype, memory_format=torch.channels_last)
-    for p in module.parameters():
-        p.requires_grad_(False)
-    return LoadedModel(desc, module, device, dtype)

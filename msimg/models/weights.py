@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from msimg.engine.descriptor import ModelDescriptor, SizeReq
 from msimg.errors import UsageError, WeightsError
+from msimg.models.descriptor import ModelDescriptor, SizeReq
 
 
 def weights_dir() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from msimg.engine.descriptor import LoadedModel, ModelDescriptor, SizeReq
+from msimg.models.descriptor import LoadedModel, ModelDescriptor, SizeReq
 
 
 class ConvStack(nn.Module):

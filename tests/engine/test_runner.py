@@ -6,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from msimg.engine.descriptor import LoadedModel
 from msimg.engine.device import auto_tile, resolve_device, resolve_dtype
 from msimg.engine.runner import TileSettings, run_tiled, run_with_backoff, tensor_stream
 from msimg.errors import DeviceError, ModelError
+from msimg.models.descriptor import LoadedModel
 from tests.engine.nets import ConvStack, loaded
 
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from msimg import cfa
-from msimg.engine.descriptor import LoadedModel
 from msimg.engine.runner import run_tiled
 from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
+from msimg.models.descriptor import LoadedModel
 from msimg.models.swin_demosaic import SwinDemosaic
 from msimg.models.weights import ModelSpec
 from tests.conftest import photo

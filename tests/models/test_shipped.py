@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from msimg import cfa
+from msimg.engine.device import load_model
 from msimg.engine.runner import run_tiled
 from msimg.engine.survey import survey, with_constants
-from msimg.models.load import load_model
 from msimg.models.weights import load_manifest, shipped_spec
 from msimg.tasks import TASKS, get_task
 from msimg.tasks.deblur import DeblurOptions

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from msimg.engine.device import load_model
 from msimg.errors import UsageError, WeightsError
 from msimg.models.gated_unet import GatedUNet
-from msimg.models.load import load_model, resolve_spec
+from msimg.models.load import resolve_spec
 from msimg.models.registry import ARCHITECTURES, architecture, register
 from msimg.models.weights import ModelSpec
 from tests.conftest import TINY_CONFIG

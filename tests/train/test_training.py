@@ -78,7 +78,8 @@ def test_train_writes_weights_manifest_and_log(data_dir: Path, tmp_path: Path, m
     assert entry["training"]["validation_images"] and entry["training"]["steps"] == 4
     assert entry["training"]["train_images"] + len(entry["training"]["validation_images"]) == 12
     assert "validation step 3" in (tmp_path / "run" / "train.log").read_text()
-    from msimg.models.load import load_model, resolve_spec
+    from msimg.engine.device import load_model
+    from msimg.models.load import resolve_spec
 
     model = load_model(resolve_spec("denoise", "denoise-tiny", "denoise-tiny"), torch.device("cpu"))
     assert model.descriptor.name == "denoise-tiny"
