@@ -620,7 +620,8 @@ def bench_demosaic(limit: int | None, peers: bool) -> str:
     val, _ = denoise_sets(limit)
     val = [(name, c[: c.shape[0] // 8 * 8, : c.shape[1] // 8 * 8]) for name, c in val]
     nets = [m for m in ("net",) if "demosaic-swin" in load_manifest()]
-    folder = Path(tempfile.mkdtemp(prefix="msimg-bench-"))
+    masks = tempfile.TemporaryDirectory(prefix="msimg-bench-")
+    folder = Path(masks.name)
     lines = [
         f"Validation: the same {len(val)} held-out images (centre crops of at most 512x512) as 10-bit "
         "frames, PSNR/SSIM on 8-bit sRGB, whole image. Linear: sRGB undone to linear light, sensor gains "
@@ -685,6 +686,7 @@ def bench_demosaic(limit: int | None, peers: bool) -> str:
             print(f"  {label} PSNR {p:.2f}  SSIM {q:.4f}  {mps:.3f} MP/s", flush=True)
             row = (space, pattern, holes_name, noise_text, name, f"{p:.2f}", f"{q:.4f}", f"{mps:.3f}")
             lines.append("| " + " | ".join(row) + " |")
+    masks.cleanup()
     return "\n".join(lines)
 
 

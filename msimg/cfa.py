@@ -16,7 +16,18 @@ import torch
 
 from msimg.errors import UsageError
 
-__all__ = ["PATTERNS", "PERIOD", "Detection", "detect", "holes", "layout", "masks", "mosaic", "sites"]
+__all__ = [
+    "PATTERNS",
+    "PERIOD",
+    "Detection",
+    "detect",
+    "holes",
+    "isolated_extremes",
+    "layout",
+    "masks",
+    "mosaic",
+    "sites",
+]
 
 PERIOD = 4
 _COLOURS = {"R": 0, "G": 1, "B": 2}
@@ -69,7 +80,9 @@ def sites(pattern: str, height: int, width: int, missing: np.ndarray | None = No
     if hole.shape == (PERIOD, PERIOD):
         hole = hole[rows][:, cols]
     elif hole.shape != (height, width):
-        raise UsageError(f"--mask is {hole.shape[1]}x{hole.shape[0]}; it must be 4x4 or {width}x{height}")
+        raise UsageError(
+            f"a hole map of {hole.shape[1]}x{hole.shape[0]} does not fit {width}x{height} (or 4x4)"
+        )
     return torch.cat([onehot, (~hole).float()[None]], dim=0)
 
 
@@ -140,12 +153,33 @@ def _green_diagonal(cells: np.ndarray, valid: np.ndarray) -> int | None:
     return 0 if main < anti else 1
 
 
+def _strangers(quads: np.ndarray, factor: float = 3.0) -> np.ndarray:
+    """(4, 4) bool: the sites of a Quad-Bayer tile whose pixel differs from the median of its three
+    quad-mates `factor` times more than the other sites of the same quad do: event pixels hold no colour,
+    whatever they read, while a dark or noisy colour makes all four sites of its quad differ alike.
+    `quads` is the (H/2, 2, W/2, 2) log mosaic."""
+    h2, w2 = quads.shape[0] // 2 * 2, quads.shape[2] // 2 * 2
+    px = quads[:h2, :, :w2].transpose(0, 2, 1, 3).reshape(h2, w2, 4)  # quad row, quad column, 2x2 pixels
+    off = np.stack(
+        [np.abs(px[..., i] - np.median(np.delete(px, i, axis=-1), axis=-1)) for i in range(4)], axis=-1
+    )
+    # per quad of the 4x4 tile (its position in the tile) and pixel in the quad
+    per = off.reshape(h2 // 2, 2, w2 // 2, 2, 4).mean(axis=(0, 2))  # (quad row, quad column, pixel)
+    strange = per > factor * np.maximum(np.median(per, axis=-1, keepdims=True), 1e-9)
+    site = np.zeros((PERIOD, PERIOD), dtype=bool)
+    for qr in range(2):
+        for qc in range(2):
+            site[2 * qr : 2 * qr + 2, 2 * qc : 2 * qc + 2] = strange[qr, qc].reshape(2, 2)
+    return site
+
+
 def detect(mosaic: np.ndarray) -> Detection:
     """The layout of an (H, W) mosaic that no file names: Quad-Bayer or Bayer from which neighbours look
     alike (same-colour pixels differ less than pixels under different filters), the green sites from the
-    quieter diagonal, event holes from sites that read 0. Red and blue cannot be told apart from the values
-    alone: Quad-Bayer is taken with red first (every HybridEVS and Quad-Bayer sensor layout on record),
-    Bayer is left to `--pattern`."""
+    quieter diagonal, event holes from sites that read 0 or disagree with their quads. Red and blue cannot
+    be told apart from the values alone: Quad-Bayer is taken with the red quad first (every HybridEVS and
+    Quad-Bayer layout on record, and the only ones `--pattern` names; a frame cropped by 2 rows or columns
+    comes out with red and blue swapped), Bayer is left to `--pattern`."""
     sub = _centre(np.asarray(mosaic))
     if min(sub.shape) < 4 * PERIOD:
         return Detection(None, f"{sub.shape[1]}x{sub.shape[0]} is too small to tell")
@@ -157,7 +191,9 @@ def detect(mosaic: np.ndarray) -> Detection:
     evs = holes("quad-bayer-evs")
     valid = ~np.tile(hole_sites, (x.shape[0] // PERIOD, x.shape[1] // PERIOD))
     if np.array_equal(hole_sites, evs):  # the HybridEVS holes are evidence enough on their own
-        return Detection("quad-bayer-evs", "sites (1, 1) and (3, 3) of every 4x4 tile read 0 (HybridEVS)")
+        return Detection(
+            "quad-bayer-evs", "sites (1, 1) and (3, 3) of every tile read 0 (HybridEVS), red quad taken first"
+        )
     d = _pair_differences(x, valid)
     if d.max() <= 0:
         return Detection(None, "the mosaic is flat")
@@ -179,7 +215,17 @@ def detect(mosaic: np.ndarray) -> Detection:
         if hole_sites.any():
             where = ", ".join(f"({r}, {c})" for r, c in zip(*np.nonzero(hole_sites), strict=True))
             return Detection(None, f"Quad-Bayer with sites {where} reading 0, not the HybridEVS layout")
-        return Detection("quad-bayer", "2x2 quads of alike pixels, green quads at the top right, no holes")
+        odd = _strangers(binned)
+        if odd.any():
+            if np.array_equal(odd, evs):  # event pixels that read something other than 0
+                return Detection(
+                    "quad-bayer-evs", "sites (1, 1) and (3, 3) disagree with their quads (HybridEVS)"
+                )
+            where = ", ".join(f"({r}, {c})" for r, c in zip(*np.nonzero(odd), strict=True))
+            return Detection(None, f"Quad-Bayer whose sites {where} disagree with their quads")
+        return Detection(
+            "quad-bayer", "2x2 quads of alike pixels, green quads off the diagonal, red quad taken first"
+        )
     if hole_sites.any():
         return Detection(None, "Bayer-like neighbours with some sites reading 0")
     diagonal = _green_diagonal(x, valid)
@@ -192,13 +238,22 @@ def detect(mosaic: np.ndarray) -> Detection:
 
 
 def isolated_extremes(
-    mosaic: np.ndarray, pattern: str, missing: np.ndarray | None, margin: float = 0.25
+    mosaic: np.ndarray,
+    pattern: str,
+    missing: np.ndarray | None,
+    balance: np.ndarray | None = None,
+    margin: float = 0.25,
 ) -> np.ndarray:
     """(H, W) bool: dead and hot pixels nobody marked. A pixel reading 0 or below whose same-colour
-    neighbours in the 5x5 window all read above `margin`, or reading full scale or above whose neighbours
-    all read below 1 - `margin`: a real edge or highlight covers more than one photosite of its colour, a
-    defect does not. `mosaic` holds levelled values (0 black, 1 white); `missing` the holes already known
-    (a tile or a map, as `sites`). Runs in bands of rows, so memory stays bounded on any frame."""
+    neighbours in the 5x5 window all look brighter than `margin`, or reading full scale or above whose
+    neighbours all look darker than 1 - `margin`: a real edge or highlight covers more than one photosite
+    of its colour, a defect does not. `mosaic` holds levelled values (0 black, 1 white); `missing` the
+    holes already known (a tile or a map, as `sites`). Linear sensor data gives its per-site (4, 4)
+    white balance as `balance`: neighbours are then judged as a display shows them (balanced, sRGB
+    curve), where most of a normal exposure sits far above black. Runs in bands of rows, so memory stays
+    bounded on any frame."""
+    from msimg.colour import srgb_encode
+
     h, w = mosaic.shape
     out = np.zeros((h, w), dtype=bool)
     band, reach = 512, 2
@@ -207,12 +262,19 @@ def isolated_extremes(
         r0 -= r0 % PERIOD  # a band starts in phase
         holes_ = missing if missing is None or np.shape(missing) == (PERIOD, PERIOD) else missing[r0:r1]
         site = sites(pattern, r1 - r0, w, holes_)
-        found = _extremes(torch.from_numpy(np.asarray(mosaic[r0:r1], dtype=np.float32)), site, reach, margin)
+        x = torch.from_numpy(np.asarray(mosaic[r0:r1], dtype=np.float32))
+        shown = x
+        if balance is not None:
+            gain = torch.from_numpy(np.asarray(balance, dtype=np.float32))
+            shown = srgb_encode(x * gain[torch.arange(r1 - r0) % PERIOD][:, torch.arange(w) % PERIOD])
+        found = _extremes(x, shown, site, reach, margin)
         out[top : min(h, top + band)] = found[top - r0 : top - r0 + band].numpy()
     return out
 
 
-def _extremes(x: torch.Tensor, site: torch.Tensor, reach: int, margin: float) -> torch.Tensor:
+def _extremes(
+    x: torch.Tensor, shown: torch.Tensor, site: torch.Tensor, reach: int, margin: float
+) -> torch.Tensor:
     colour, valid = site[:3].argmax(dim=0).float(), site[3] > 0
     h, w = x.shape
     lo = torch.full_like(x, float("inf"))
@@ -222,7 +284,7 @@ def _extremes(x: torch.Tensor, site: torch.Tensor, reach: int, margin: float) ->
         mode = {"mode": "replicate"} if value is None else {"value": value}
         return torch.nn.functional.pad(t[None, None].float(), (reach,) * 4, **mode)[0, 0]
 
-    xp, cp, vp = padded(x, None), padded(colour, -1.0), padded(valid, 0.0) > 0
+    xp, cp, vp = padded(shown, None), padded(colour, -1.0), padded(valid, 0.0) > 0
     for dy in range(-reach, reach + 1):
         for dx in range(-reach, reach + 1):
             if dy or dx:

@@ -3,6 +3,8 @@ for any region and hole override, mosaics of RGB images."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -46,7 +48,7 @@ def test_mask_override_and_wrong_size() -> None:
     period = np.zeros((4, 4), bool)
     period[0, 0] = True
     assert cfa.sites("bayer-rggb", 8, 8, period)[3].sum() == 60
-    with pytest.raises(UsageError, match="4x4 or 8x8"):
+    with pytest.raises(UsageError, match="does not fit 8x8"):
         cfa.sites("bayer-rggb", 8, 8, np.zeros((5, 5)))
 
 
@@ -61,3 +63,40 @@ def test_mosaic_keeps_each_sites_colour() -> None:
 def test_unknown_pattern() -> None:
     with pytest.raises(UsageError, match="unknown CFA pattern"):
         cfa.layout("x-trans")
+
+
+def _sample_mosaic(pattern: str) -> np.ndarray:
+    """chelsea as a display-referred 10-bit mosaic of `pattern` (holes 0)."""
+    from msimg.io.read import read_image
+
+    photo = read_image(Path(__file__).parents[1] / "samples" / "chelsea.png").pixels[:296, :448]
+    scene = torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 255
+    return np.round(cfa.mosaic(scene, pattern)[0, 0].numpy() * 1023)
+
+
+def test_detect_event_pixels_that_read_garbage() -> None:
+    """Event pixels hold no colour whatever they read: sites that disagree with their quad-mates are
+    found as holes, while a dark colour whose quad differs alike everywhere is not."""
+    mosaic = _sample_mosaic("quad-bayer")
+    garbage = mosaic.copy()
+    rng = np.random.default_rng(0)
+    for r, c in ((1, 1), (3, 3)):
+        garbage[r::4, c::4] = rng.integers(1, 1024, garbage[r::4, c::4].shape)
+    assert cfa.detect(garbage).pattern == "quad-bayer-evs"
+    dark_blue = mosaic.copy()
+    dark_blue[2::4, 2::4] //= 16
+    dark_blue[2::4, 3::4] //= 16
+    dark_blue[3::4, 2::4] //= 16
+    dark_blue[3::4, 3::4] //= 16
+    assert cfa.detect(dark_blue).pattern == "quad-bayer"
+
+
+def test_defects_in_linear_data_are_judged_as_shown() -> None:
+    """A dead pixel among linear neighbours at 10 % of full scale (white-balanced to about 20 %, shown
+    near 50 %): found when the search knows the data is linear, not when it takes the values as shown."""
+    linear = np.full((32, 32), 0.1)
+    linear[0::2, 0::2] = 0.05  # red reads low: its white-balance gain is 2
+    linear[12, 13] = 0.0
+    balance = np.array([2.0, 1.0, 1.6])[cfa.layout("bayer-rggb")]
+    assert cfa.isolated_extremes(linear, "bayer-rggb", None, balance).sum() == 1
+    assert not cfa.isolated_extremes(linear, "bayer-rggb", None).any()

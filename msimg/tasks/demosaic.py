@@ -31,8 +31,8 @@ METHODS = {"net": "demosaic-swin", "classic": "demosaic-classic", "libraw": "dem
 SPACES = ("srgb", "linear")
 INPUT_SPACES = ("linear", "srgb")  # the index is the model's space channel
 MASK_MODES = ("replace", "add")
+WB_ON_SRGB = "--wb applies to linear sensor data, and a display-referred (sRGB) mosaic is balanced already"
 MAX_MASK_PERIOD = 64  # a smaller mask is one period of the layout
-DEFAULT_PATTERN = "quad-bayer-evs"
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class DemosaicOptions:
         if self.mask_mode not in MASK_MODES:
             raise UsageError(f"--mask-mode must be replace or add, got '{self.mask_mode}'")
         if self.input_space == "srgb" and self.wb is not None:
-            raise UsageError("--wb applies to linear sensor data; an sRGB mosaic is balanced already")
+            raise UsageError(f"{WB_ON_SRGB}; drop --wb")
         if self.output_depth not in (8, 16):
             raise UsageError(f"--output-depth must be 8 or 16, got {self.output_depth}")
         if self.bit_depth is not None and self.bit_depth not in (8, 10, 12, 14, 16):
@@ -105,6 +105,8 @@ class DemosaicOptions:
                 "--white-level": self.white_level,
                 "--mask": self.mask,
                 "--input-space": self.input_space,
+                "--mask-mode": None if self.mask_mode == "replace" else self.mask_mode,
+                "--no-defects": None if self.defects else True,
             }
             given = [name for name, value in ignored.items() if value is not None]
             if given:
@@ -243,8 +245,8 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
         raise ImageReadError(f"black level {black.max():g} is not below the white level {white:g}")
     if space == "srgb" and options.wb is not None:
         raise UsageError(
-            "--wb applies to linear sensor data, and this file is display-referred (sRGB, as MIPI HybridEVS "
-            "files are); drop --wb, or pass --input-space linear if its values are sensor data"
+            f"{WB_ON_SRGB}, as MIPI HybridEVS files are; drop --wb, or pass --input-space linear if its "
+            "values are sensor data"
         )
     # a display-referred mosaic is balanced and encoded already: only its levels are undone
     wb = (options.wb or (frame.wb if frame is not None else None)) if space == "linear" else None
@@ -255,8 +257,9 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
     missing, holes_found = _holes(pattern, height, width, options)
     if options.defects:
         rows, cols = np.arange(height) % cfa.PERIOD, np.arange(width) % cfa.PERIOD
-        levelled = (colour[..., 0] - black[rows][:, cols]) / (white - black[rows][:, cols])
-        defects = cfa.isolated_extremes(levelled, pattern, missing)
+        floor = black.astype(np.float32)[rows][:, cols]
+        levelled = (colour[..., 0].astype(np.float32) - floor) / (np.float32(white) - floor)
+        defects = cfa.isolated_extremes(levelled, pattern, missing, site_wb if space == "linear" else None)
         if defects.any():
             own = np.tile(cfa.holes(pattern), (height // cfa.PERIOD + 1, width // cfa.PERIOD + 1))
             missing = (own[:height, :width] if missing is None else missing) | defects

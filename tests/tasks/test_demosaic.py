@@ -191,6 +191,8 @@ def test_failures_are_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ({"mask_mode": "union"}, "--mask-mode must be replace or add"),
         ({"input_space": "srgb", "wb": (2.0, 1.0, 1.5)}, "--wb applies to linear sensor data"),
         ({"method": "libraw", "input_space": "srgb"}, "drop --input-space"),
+        ({"method": "libraw", "defects": False}, "drop --no-defects"),
+        ({"method": "libraw", "mask_mode": "add"}, "drop --mask-mode"),
     ],
 )
 def test_bad_options(kwargs: dict, words: str) -> None:

@@ -129,7 +129,7 @@ def demosaic(
 
     Event-camera (HybridEVS) frames are Quad-Bayer mosaics whose event pixels carry no colour.
     Inputs: headerless .bin/.raw (give --width/--height/--bit-depth; MIPI challenge files carry their
-    size and are display-referred), .npy arrays, one-channel 16-bit PNG/TIFF mosaics and camera RAW
+    size and are display-referred), .npy arrays, one-channel 8/16-bit PNG/TIFF mosaics and camera RAW
     (levels, white balance and colour matrix from the file). A layout no file names is read from the
     values and said on stderr and in --json. Output: 16-bit PNG (TIFF with --format tif), sRGB unless
     --output-space linear. The network is the default; --method classic needs no model.
