@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
+from msimg.models.descriptor import Traits
 
 
 @dataclass(frozen=True)
@@ -48,20 +49,19 @@ class BoundaryNet(nn.Module):
         nn.init.zeros_(self.fuse.bias)
 
     @staticmethod
-    def describe(**config: Any) -> dict[str, Any]:
+    def describe(**config: Any) -> Traits:
         cfg = BoundaryNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         r = cfg.kernel // 2
         radius = 1 + sum(n * r * 2**k + (2**k if k else 0) for k, n in enumerate(cfg.blocks))
         radius += 2 ** (len(cfg.blocks) - 1)  # bilinear up-sampling of the coarsest side output
-        return {
-            "in_channels": cfg.in_channels,
-            "out_channels": 1,
-            "scale": 1,
-            "multiple_of": 2 ** (len(cfg.blocks) - 1),
-            "receptive_radius": radius,
-            "context_cap": 64,
-            "memory_per_pixel": 4 * cfg.width * 2 * 10,
-        }
+        return Traits(
+            in_channels=cfg.in_channels,
+            out_channels=1,
+            multiple_of=2 ** (len(cfg.blocks) - 1),
+            receptive_radius=radius,
+            context=min(radius, 64),  # measured like the U-Nets' (`descriptor.UNET_REACH`)
+            memory_per_pixel=4 * cfg.width * 2 * 10,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> training: (N, stages + 1, H, W) logits (the sides, then the fusion);

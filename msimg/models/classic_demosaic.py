@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.cfa import PERIOD
+from msimg.models.descriptor import Traits
 
 # Malvar-He-Cutler 2004, Fig. 2 (values / 8)
 _G_AT_RB = [[0.0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]]
@@ -179,17 +180,18 @@ class ClassicDemosaic(nn.Module):
         self.pad = PERIOD * (reach // PERIOD + 1)  # the phase padding covers the reach
 
     @staticmethod
-    def describe(**config: Any) -> dict[str, Any]:
-        return {
-            "in_channels": 6,
-            "out_channels": 3,
-            "scale": 1,
-            "multiple_of": PERIOD,
-            "period": PERIOD,
-            "receptive_radius": INTERPOLATIONS[ClassicDemosaicConfig(**config).interpolation][1],
-            "memory_per_pixel": 4 * 64,
-            "dtypes": ("fp32",),
-        }
+    def describe(**config: Any) -> Traits:
+        radius = INTERPOLATIONS[ClassicDemosaicConfig(**config).interpolation][1]
+        return Traits(
+            in_channels=6,
+            out_channels=3,
+            multiple_of=PERIOD,
+            period=PERIOD,
+            receptive_radius=radius,
+            context=radius,
+            memory_per_pixel=4 * 64,
+            dtypes=("fp32",),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]

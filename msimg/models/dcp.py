@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from msimg.filters import guided_filter, min_filter
+from msimg.models.descriptor import Traits
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,18 @@ class DarkChannelPrior(nn.Module):
         self.config = DarkChannelConfig(**config)
 
     @staticmethod
-    def describe(**config: Any) -> dict[str, Any]:
+    def describe(**config: Any) -> Traits:
         cfg = DarkChannelConfig(**config)
         radius = cfg.patch // 2 + 2 * cfg.radius  # minimum filter, then the guided filter's two boxes
-        return {
-            "in_channels": 6,
-            "out_channels": 3,
-            "scale": 1,
-            "multiple_of": 1,
-            "receptive_radius": radius,
-            "context_cap": radius,  # exact: every tile needs all of it
-            "memory_per_pixel": 4 * 40,
-            "dtypes": ("fp32",),  # running sums over long rows need fp32
-        }
+        return Traits(
+            in_channels=6,
+            out_channels=3,
+            multiple_of=1,
+            receptive_radius=radius,
+            context=radius,  # exact: every tile needs all of it
+            memory_per_pixel=4 * 40,
+            dtypes=("fp32",),  # running sums over long rows need fp32
+        )
 
     def survey(self, x: torch.Tensor) -> torch.Tensor:
         """(1, 3, h, w) down-scaled whole image -> its air light A (1, 3)."""

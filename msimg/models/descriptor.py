@@ -11,6 +11,31 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Traits:
+    """What an architecture's config means for the engine: each architecture's `describe(**config)`
+    returns it. `receptive_radius` is the exact reach of one output pixel in input pixels; `context` is how
+    much real image a tile's core needs around it, which the architecture sets below the radius where it
+    measured the far reach to weigh nothing (within 1/255); `memory_per_pixel` the rough peak bytes per
+    input pixel at batch 1 in fp32."""
+
+    in_channels: int
+    out_channels: int
+    multiple_of: int
+    receptive_radius: int
+    context: int
+    memory_per_pixel: int
+    scale: int = 1
+    tiling: str = "supported"
+    dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")
+    period: int = 1
+
+
+# The U-Nets' reach that matters: their radius runs to hundreds of pixels, but beyond 48 the gradients of
+# an output pixel are below what 1/255 can show (tiled == whole is tested for every shipped model).
+UNET_REACH = 48
+
+
+@dataclass(frozen=True)
 class SizeReq:
     """Input sizes the model accepts: at least `minimum`, and a multiple of `multiple_of` (down-sampling)."""
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
+from msimg.models.descriptor import UNET_REACH, Traits
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class GatedUNet(nn.Module):
         self.shuffle = nn.PixelShuffle(cfg.scale)
 
     @staticmethod
-    def describe(**config: Any) -> dict[str, Any]:
-        """Descriptor fields that follow from the config: channels, size multiple, receptive field."""
+    def describe(**config: Any) -> Traits:
+        """What follows from the config: channels, size multiple, receptive field."""
         cfg = GatedUNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         levels = len(cfg.enc_blocks)
         r = cfg.kernel // 2
@@ -90,16 +91,17 @@ class GatedUNet(nn.Module):
         for lvl, n in zip(reversed(range(levels)), cfg.dec_blocks, strict=True):
             radius += n * r * 2**lvl
         radius += 1 + (cfg.scale > 1)  # ending conv, bilinear residual
-        return {
-            "in_channels": cfg.in_channels,
-            "out_channels": cfg.out_channels,
-            "scale": cfg.scale,
-            "multiple_of": 2**levels,
-            "receptive_radius": radius,
+        return Traits(
+            in_channels=cfg.in_channels,
+            out_channels=cfg.out_channels,
+            scale=cfg.scale,
+            multiple_of=2**levels,
+            receptive_radius=radius,
+            context=min(radius, UNET_REACH),
             # Peak activation bytes per input pixel in fp32 (measured ~1.5x the widest level's tensors),
             # plus the up-scaled output and residual.
-            "memory_per_pixel": 4 * (cfg.width * 2 * 12 + 3 * cfg.out_channels * cfg.scale**2),
-        }
+            memory_per_pixel=4 * (cfg.width * 2 * 12 + 3 * cfg.out_channels * cfg.scale**2),
+        )
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         """The ending's output at the input resolution, before pixel shuffle and the residual."""

@@ -8,19 +8,21 @@ from typing import Any
 import torch
 from torch import nn
 
+from msimg.models.descriptor import Traits
+
 
 class Identity(nn.Module):
     @staticmethod
-    def describe(**config: Any) -> dict[str, Any]:
-        return {
-            "in_channels": 3,
-            "out_channels": 3,
-            "scale": 1,
-            "multiple_of": 1,
-            "receptive_radius": 0,
-            "memory_per_pixel": 4 * 8,
-            "dtypes": ("fp32",),
-        }
+    def describe(**config: Any) -> Traits:
+        return Traits(
+            in_channels=3,
+            out_channels=3,
+            multiple_of=1,
+            receptive_radius=0,
+            context=0,
+            memory_per_pixel=4 * 8,
+            dtypes=("fp32",),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x

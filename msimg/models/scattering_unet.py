@@ -19,13 +19,14 @@ needs no retraining and the shipped weights stay reproducible.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
 
 from msimg.filters import guided_filter
 from msimg.models.dcp import atmospheric_light, dark_channel
+from msimg.models.descriptor import Traits
 from msimg.models.gated_unet import GatedUNet
 
 BODY = {"in_channels": 7, "out_channels": 4, "scale": 1}  # hazy, A, dark channel -> t logit, correction
@@ -62,12 +63,11 @@ class ScatteringUNet(GatedUNet):
             self.ending.bias[0] = 2.0
 
     @staticmethod
-    def describe(**config: Any) -> dict[str, Any]:
+    def describe(**config: Any) -> Traits:
         body, head = _split(config)
-        desc = GatedUNet.describe(**body)
-        desc.update(in_channels=6, out_channels=3)
-        desc["receptive_radius"] += head.patch // 2 + 2 * head.refine  # the guided filter's two box means
-        return desc
+        unet = GatedUNet.describe(**body)
+        radius = unet.receptive_radius + head.patch // 2 + 2 * head.refine  # the guided filter's two boxes
+        return replace(unet, in_channels=6, out_channels=3, receptive_radius=radius)
 
     def survey(self, x: torch.Tensor) -> torch.Tensor:
         """(1, 3, h, w) down-scaled whole image -> its air light A (1, 3)."""

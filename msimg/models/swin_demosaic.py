@@ -26,6 +26,7 @@ from torch import nn
 from msimg.cfa import PERIOD
 from msimg.models.blocks import LayerNorm2d
 from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
+from msimg.models.descriptor import Traits
 
 
 @dataclass(frozen=True)
@@ -165,23 +166,21 @@ class SwinDemosaic(nn.Module):
         nn.init.zeros_(last.bias)
 
     @staticmethod
-    def describe(**config: Any) -> dict[str, Any]:
+    def describe(**config: Any) -> Traits:
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         fine, coarse = cfg.window * PERIOD, cfg.window * PERIOD * 2  # window sides in pixels
         attention = (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
         local = 3 * 2 if cfg.local else 0  # three 3x3 convolutions at H/2: two pixels each
         radius = INTERPOLATIONS[cfg.base][1] + 2 + attention + local
-        return {
-            "in_channels": cfg.in_channels + 1,  # the task always adds the space channel
-            "out_channels": 3,
-            "scale": 1,
-            "multiple_of": coarse,
-            "period": PERIOD,
-            "receptive_radius": radius,
-            "context_cap": 80,  # reach measured by gradients: aligned windows keep most paths short
-            "memory_per_pixel": 4 * cfg.dim * 6,
-            "dtypes": ("fp32", "bf16", "fp16"),
-        }
+        return Traits(
+            in_channels=cfg.in_channels + 1,  # the task always adds the space channel
+            out_channels=3,
+            multiple_of=coarse,
+            period=PERIOD,
+            receptive_radius=radius,
+            context=min(radius, 80),  # reach measured by gradients: aligned windows keep most paths short
+            memory_per_pixel=4 * cfg.dim * 6,
+        )
 
     def _features(self, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         """Mosaic and sites, the classical estimate, then the space channel if this model reads it: new

@@ -83,7 +83,7 @@ class ModelSpec:
         from msimg.models.registry import architecture
 
         try:
-            info = architecture(self.architecture).describe(**self.config)
+            traits = architecture(self.architecture).describe(**self.config)
         except (TypeError, ValueError) as err:  # an unknown key, or a value the architecture refuses
             where = self.path or f"model '{self.name}'"
             fit = f"config does not fit architecture '{self.architecture}'"
@@ -92,15 +92,15 @@ class ModelSpec:
             name=self.name,
             task=self.task,
             architecture=self.architecture,
-            scale=info.get("scale", self.scale),
-            in_channels=info["in_channels"],
-            out_channels=info["out_channels"],
-            size=SizeReq(multiple_of=info["multiple_of"]),
-            context=min(info["receptive_radius"], info.get("context_cap", 48)),
-            tiling=info.get("tiling", "supported"),
-            dtypes=tuple(info.get("dtypes", ("fp32", "bf16", "fp16"))),
-            memory_per_pixel=info["memory_per_pixel"],
-            period=info.get("period", 1),
+            scale=traits.scale,
+            in_channels=traits.in_channels,
+            out_channels=traits.out_channels,
+            size=SizeReq(multiple_of=traits.multiple_of),
+            context=traits.context,
+            tiling=traits.tiling,
+            dtypes=traits.dtypes,
+            memory_per_pixel=traits.memory_per_pixel,
+            period=traits.period,
         )
 
 

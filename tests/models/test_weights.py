@@ -8,10 +8,11 @@ import torch
 
 from msimg.engine.device import load_model
 from msimg.errors import UsageError, WeightsError
+from msimg.models.descriptor import Traits
 from msimg.models.gated_unet import GatedUNet
 from msimg.models.load import resolve_spec
 from msimg.models.registry import ARCHITECTURES, architecture, register
-from msimg.models.weights import ModelSpec
+from msimg.models.weights import ModelSpec, load_manifest
 from tests.conftest import TINY_CONFIG
 
 CPU = torch.device("cpu")
@@ -105,3 +106,15 @@ def test_registry_is_explicit() -> None:
     with pytest.raises(ValueError, match="already registered"):
         register("gated-unet", "x:y")
     assert "gated-unet" in ARCHITECTURES
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_every_architecture_describes_itself_with_typed_traits(name: str) -> None:
+    """Each architecture owns its context: what a tile needs never exceeds its receptive radius, and its
+    size multiple keeps a mosaic's pattern period in phase."""
+    shipped = [e["config"] for e in load_manifest().values() if e["architecture"] == name]
+    traits = architecture(name).describe(**(shipped[0] if shipped else {}))
+    assert isinstance(traits, Traits)
+    assert 0 <= traits.context <= traits.receptive_radius
+    assert traits.multiple_of % traits.period == 0 and traits.in_channels > 0 and traits.out_channels > 0
+    assert set(traits.dtypes) <= {"fp32", "bf16", "fp16"} and traits.tiling in ("supported", "whole-image")
