@@ -18,18 +18,18 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(PY) -m msimg.demo
+	$(PY) -m benchmarks.demo
 
 test: install
 	$(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check msimg tests
-	$(VENV)/bin/ruff format --check msimg tests
+	$(VENV)/bin/ruff check msimg tests benchmarks hatch_build.py
+	$(VENV)/bin/ruff format --check msimg tests benchmarks hatch_build.py
 
 bench: install
 	$(PIP) install --quiet -e ".[bench]"
-	$(PY) -m msimg.bench
+	$(PY) -m benchmarks.bench
 
 weights: install
 	$(PY) -m msimg.train.recipes

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from msimg.bench import upscale_matlab
+from benchmarks.bench import upscale_matlab
 
 
 def cubic(d: np.ndarray, a: float) -> np.ndarray:

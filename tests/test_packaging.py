@@ -31,7 +31,8 @@ def test_wheel_carries_every_shipped_weights_file(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         manifest = json.loads(zf.read("msimg/weights/manifest.json"))
         files = [m for m in manifest["models"] if m["file"]]
-        assert files
+        shipped = {n.removeprefix("msimg/weights/") for n in zf.namelist() if n.startswith("msimg/weights/")}
+        assert shipped == {"manifest.json", *(m["file"] for m in files)}  # nothing the manifest does not list
         for entry in files:
             data = zf.read(f"msimg/weights/{entry['file']}")
             assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["name"]
@@ -55,6 +56,12 @@ def test_installed_package_runs_with_its_own_weights(wheel: Path, tmp_path: Path
     where, shape = done.stdout.split("\n")[:2]
     assert Path(where) == site / "msimg" / "weights"
     assert shape == "(48, 64, 3)"
+    # training never writes into an installed copy
+    train = "from msimg.models.weights import training_weights_dir; training_weights_dir()"
+    refused = subprocess.run(
+        [sys.executable, "-c", train], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "training runs from a clone of msimg" in refused.stderr
 
 
 def test_msimg_weights_names_a_users_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -17,6 +17,10 @@ def _node(module: str) -> str | None:
     return parts[1] if len(parts) > 1 else "msimg"
 
 
+def _is_module(name: str) -> bool:
+    return (PACKAGE / f"{name}.py").is_file() or (PACKAGE / name).is_dir()
+
+
 def _owner(path: Path) -> str:
     rel = path.relative_to(PACKAGE)
     if len(rel.parts) > 1:
@@ -34,10 +38,12 @@ def folder_graph() -> dict[str, set[str]]:
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                raise AssertionError(f"{path}: relative import; msimg imports by absolute name")
+            elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-                if node.module == "msimg":  # from msimg import cfa, colour
-                    names = [f"msimg.{a.name}" for a in node.names]
+                if node.module == "msimg":  # from msimg import cfa (a module) or run (from __init__)
+                    names = [f"msimg.{a.name}" if _is_module(a.name) else "msimg" for a in node.names]
             for name in names:
                 target = _node(name)
                 if target is not None and target != owner:

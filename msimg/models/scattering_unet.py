@@ -26,7 +26,7 @@ import torch
 
 from msimg.filters import guided_filter
 from msimg.models.dcp import atmospheric_light, dark_channel
-from msimg.models.descriptor import Traits
+from msimg.models.descriptor import UNET_REACH, Traits
 from msimg.models.gated_unet import GatedUNet
 
 BODY = {"in_channels": 7, "out_channels": 4, "scale": 1}  # hazy, A, dark channel -> t logit, correction
@@ -67,7 +67,8 @@ class ScatteringUNet(GatedUNet):
         body, head = _split(config)
         unet = GatedUNet.describe(**body)
         radius = unet.receptive_radius + head.patch // 2 + 2 * head.refine  # the guided filter's two boxes
-        return replace(unet, in_channels=6, out_channels=3, receptive_radius=radius)
+        context = min(radius, UNET_REACH)  # the head's exact windows count as the body's reach does
+        return replace(unet, in_channels=6, out_channels=3, receptive_radius=radius, context=context)
 
     def survey(self, x: torch.Tensor) -> torch.Tensor:
         """(1, 3, h, w) down-scaled whole image -> its air light A (1, 3)."""

@@ -32,13 +32,30 @@ def weights_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "weights"
 
 
+def training_weights_dir() -> Path:
+    """Where training writes shipped weights and what recipes' relative data paths start from (its
+    parent): `$MSIMG_WEIGHTS`, else this source checkout's `weights/`. An installed msimg has no
+    checkout, and training must never write into site-packages."""
+    env = os.environ.get("MSIMG_WEIGHTS")
+    if env:
+        return Path(env)
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file() or not (root / "weights").is_dir():
+        raise UsageError(
+            f"training runs from a clone of msimg (make weights), not from an installed copy ({root}); "
+            "or set MSIMG_WEIGHTS to a folder of your own"
+        )
+    return root / "weights"
+
+
 def manifest_path() -> Path:
     return weights_dir() / "manifest.json"
 
 
-def load_manifest() -> dict[str, dict[str, Any]]:
-    """Model name -> entry. A missing manifest means no shipped models, not an error."""
-    path = manifest_path()
+def load_manifest(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Model name -> entry (of the manifest in use, or at `path`). A missing manifest means no shipped
+    models, not an error."""
+    path = path or manifest_path()
     if not path.exists():
         return {}
     try:
@@ -49,9 +66,10 @@ def load_manifest() -> dict[str, dict[str, Any]]:
 
 
 def save_manifest_entry(entry: dict[str, Any]) -> None:
-    """Add or replace one model's entry, keeping the file sorted and stable for diffs."""
-    path = manifest_path()
-    models = load_manifest()
+    """Add or replace one model's entry (training's manifest), keeping the file sorted and stable for
+    diffs."""
+    path = training_weights_dir() / "manifest.json"
+    models = load_manifest(path)
     models[entry["name"]] = entry
     text = json.dumps({"models": [models[k] for k in sorted(models)]}, indent=2) + "\n"
     tmp = path.with_suffix(".json.tmp")

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from msimg.errors import UsageError
 from msimg.models.registry import architecture
-from msimg.models.weights import save_manifest_entry, save_weights, weights_dir
+from msimg.models.weights import save_manifest_entry, save_weights, training_weights_dir
 from msimg.train.data import CropSampler, split, validation_crops
 
 
@@ -70,7 +70,7 @@ class Objective(Protocol):
 def data_path(folder: str) -> Path:
     """Recipes record data folders relative to the project root, so they resolve the same from anywhere."""
     path = Path(folder)
-    return path if path.is_absolute() else (weights_dir().parent / path).resolve()
+    return path if path.is_absolute() else (training_weights_dir().parent / path).resolve()
 
 
 def lr_at(step: int, recipe: Recipe) -> float:
@@ -250,7 +250,7 @@ def train(
         "metrics": metrics,
         "sha256": sha,
     }
-    if out.resolve().parent == weights_dir().resolve():
+    if out.resolve().parent == training_weights_dir().resolve():
         save_manifest_entry(entry)
     log.write(f"wrote {out} sha256 {sha}")
     return entry

@@ -10,7 +10,7 @@ from typing import Any
 from msimg.models.boundary_net import BoundaryNetConfig
 from msimg.models.dcp import DarkChannelConfig
 from msimg.models.swin_demosaic import SwinDemosaicConfig
-from msimg.models.weights import save_manifest_entry, weights_dir
+from msimg.models.weights import save_manifest_entry, training_weights_dir
 from msimg.train.loop import Recipe
 
 SHARED = "../shared/data"
@@ -217,8 +217,8 @@ def main(names: list[str]) -> int:
             write_analytic(name)
             continue
         recipe = RECIPES[name]
-        out = weights_dir() / f"{name}.safetensors"
-        train(recipe, objective_for(recipe), out, weights_dir().parent / "runs" / name)
+        out = training_weights_dir() / f"{name}.safetensors"
+        train(recipe, objective_for(recipe), out, training_weights_dir().parent / "runs" / name)
     return 0
 
 

@@ -55,7 +55,7 @@ def train(
     """
     from dataclasses import replace
 
-    from msimg.models.weights import weights_dir
+    from msimg.models.weights import training_weights_dir
     from msimg.tasks import get_task
     from msimg.train.loop import train as run_training
     from msimg.train.objectives import OBJECTIVES, objective_for
@@ -81,7 +81,8 @@ def train(
     chosen = replace(chosen, **changed)
     digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()
     tag = f"-{digest[:8]}" if changed else ""  # an experiment's own folder, apart from the recipe's run
-    target = out or (Path("runs") / f"{name}{tag}" if changed else weights_dir()) / f"{name}.safetensors"
+    home = Path("runs") / f"{name}{tag}" if changed else training_weights_dir()
+    target = out or home / f"{name}.safetensors"
     run_dir = run_dir or Path("runs") / f"{target.stem}{tag}"
     entry = run_training(chosen, objective_for(chosen), target, run_dir, resume)
     typer.echo(

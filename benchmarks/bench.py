@@ -868,8 +868,7 @@ def machine() -> str:
     )
 
 
-def write_section(name: str, body: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
+def write_section(path: Path, name: str, body: str) -> None:
     text = path.read_text() if path.exists() else "# msimg benchmarks\n"
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\nMachine: {machine()}. Command: `make bench`.\n\n{body}\n{end}"
@@ -889,24 +888,27 @@ def main() -> int:
     )
     parser.add_argument("--limit", type=int, help="use only the first N validation images (quick check)")
     parser.add_argument("--no-peers", action="store_true", help="skip the slow peers (BM3D, NLM, RL...)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("BENCHMARKS.md"), help="the file whose sections are rewritten"
+    )
     args = parser.parse_args()
     if not (weights_dir() / "manifest.json").exists():
         raise SystemExit("no shipped weights: run `make weights` first")
     if args.only in (None, "engine"):
-        write_section("engine", bench_engine())
+        write_section(args.out, "engine", bench_engine())
     if args.only in (None, "denoise"):
-        write_section("denoise", bench_denoise(args.limit, not args.no_peers))
+        write_section(args.out, "denoise", bench_denoise(args.limit, not args.no_peers))
     if args.only in (None, "super-resolve"):
-        write_section("super-resolve", bench_super_resolve(args.limit))
+        write_section(args.out, "super-resolve", bench_super_resolve(args.limit))
     if args.only in (None, "deblur") and "deblur-gunet" in load_manifest():
-        write_section("deblur", bench_deblur(args.limit, not args.no_peers))
+        write_section(args.out, "deblur", bench_deblur(args.limit, not args.no_peers))
     if args.only in (None, "dehaze"):
-        write_section("dehaze", bench_dehaze(args.limit))
+        write_section(args.out, "dehaze", bench_dehaze(args.limit))
     if args.only in (None, "demosaic"):
-        write_section("demosaic", bench_demosaic(args.limit, not args.no_peers))
+        write_section(args.out, "demosaic", bench_demosaic(args.limit, not args.no_peers))
     if args.only in (None, "segment"):
-        write_section("segment", bench_segment(args.limit))
-    print(f"results written to {ROOT / 'BENCHMARKS.md'}")
+        write_section(args.out, "segment", bench_segment(args.limit))
+    print(f"results written to {args.out}")
     return 0
 
 

@@ -3,6 +3,8 @@ and say where the results are and how much better they got. Each task whose mode
 
 from __future__ import annotations
 
+import argparse
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,7 +21,6 @@ from msimg.models.weights import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
-OUT = ROOT / "demo-output"
 SIGMA = 25
 SCALE = 4
 KERNEL = "motion:15,30"
@@ -40,14 +41,14 @@ def shrink(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def add_blur(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Camera shake (a 15-pixel motion at 30 degrees) and noise of 1/255, as in the benchmark."""
-    from msimg.bench import blurred_copy
+    from benchmarks.bench import blurred_copy
 
     return blurred_copy(px, KERNEL, int(rng.integers(1 << 30)))
 
 
 def add_haze(px: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Haze from the scattering model over a made-up depth, as in the benchmark."""
-    from msimg.bench import hazed_u8
+    from benchmarks.bench import hazed_u8
 
     return hazed_u8(px, HAZE, int(rng.integers(1 << 30)))
 
@@ -64,12 +65,12 @@ def degrade(folder: Path, how: Callable[[np.ndarray, np.random.Generator], np.nd
 
 
 def run(task: str, inputs: Path, out: Path, *options: str) -> int:
-    print(f"\n$ msimg {task} {inputs.relative_to(ROOT)} -o {out.relative_to(ROOT)} {' '.join(options)}")
+    print(f"\n$ msimg {task} {os.path.relpath(inputs)} -o {os.path.relpath(out)} {' '.join(options)}")
     return subprocess.call([sys.executable, "-m", "msimg", task, str(inputs), "-o", str(out), *options])
 
 
-def demo_denoise() -> int:
-    noisy_dir, clean_dir = OUT / "noisy", OUT / "denoised"
+def demo_denoise(out: Path) -> int:
+    noisy_dir, clean_dir = out / "noisy", out / "denoised"
     inputs = degrade(noisy_dir, add_noise)
     code = run("denoise", noisy_dir, clean_dir, "--overwrite")
     if code == 0:
@@ -85,8 +86,8 @@ def demo_denoise() -> int:
     return code
 
 
-def demo_super_resolve() -> int:
-    small_dir, large_dir = OUT / "small", OUT / "super-resolved"
+def demo_super_resolve(out: Path) -> int:
+    small_dir, large_dir = out / "small", out / "super-resolved"
     inputs = degrade(small_dir, shrink)
     code = run("super-resolve", small_dir, large_dir, "--scale", str(SCALE), "--overwrite")
     if code == 0:
@@ -116,8 +117,8 @@ def report(inputs: list[Path], results: dict[str, Path], what: str) -> None:
         print(f"  {degraded.name:<16} " + " -> ".join(scores[:1]) + ", " + ", ".join(scores[1:]))
 
 
-def demo_deblur() -> int:
-    blurred_dir, blind_dir, known_dir = OUT / "blurred", OUT / "deblurred", OUT / "deblurred-known-kernel"
+def demo_deblur(out: Path) -> int:
+    blurred_dir, blind_dir, known_dir = out / "blurred", out / "deblurred", out / "deblurred-known-kernel"
     inputs = degrade(blurred_dir, add_blur)
     code = max(
         run("deblur", blurred_dir, blind_dir, "--overwrite"),
@@ -129,8 +130,8 @@ def demo_deblur() -> int:
     return code
 
 
-def demo_dehaze() -> int:
-    hazy_dir, clear_dir = OUT / "hazy", OUT / "dehazed"
+def demo_dehaze(out: Path) -> int:
+    hazy_dir, clear_dir = out / "hazy", out / "dehazed"
     inputs = degrade(hazy_dir, add_haze)
     method = "net" if "dehaze-gunet" in load_manifest() else "dcp"
     code = run("dehaze", hazy_dir, clear_dir, "--method", method, "--overwrite")
@@ -140,13 +141,13 @@ def demo_dehaze() -> int:
     return code
 
 
-def demo_demosaic() -> int:
+def demo_demosaic(out: Path) -> int:
     """Each sample as a HybridEVS frame in the MIPI challenge's .bin layout (width and height, then the
     10-bit samples): Quad-Bayer with event holes, sampled from the sRGB photo as the challenge's are, so
     the defaults (quad-bayer-evs, display-referred) fit it."""
-    from msimg.bench import raw_frame
+    from benchmarks.bench import raw_frame
 
-    raw_dir, rgb_dir = OUT / "raw", OUT / "demosaiced"
+    raw_dir, rgb_dir = out / "raw", out / "demosaiced"
     raw_dir.mkdir(parents=True, exist_ok=True)
     frames = []
     for path in sorted(SAMPLES.glob("*.png")):
@@ -167,18 +168,21 @@ def demo_demosaic() -> int:
     return code
 
 
-def demo_segment() -> int:
+def demo_segment(out: Path) -> int:
     """The samples split into 12 regions each, drawn over the photo."""
-    out = OUT / "segmented"
+    drawn = out / "segmented"
     method = "net" if "segment-boundary" in load_manifest() else "felzenszwalb"
     options = ("--method", method, "--format", "overlay", "--overwrite")
-    code = run("segment", SAMPLES, out, *options, *(("--segments", "12") if method == "net" else ()))
+    code = run("segment", SAMPLES, drawn, *options, *(("--segments", "12") if method == "net" else ()))
     if code == 0:
-        print(f"region borders drawn over the samples: {out}")
+        print(f"region borders drawn over the samples: {drawn}")
     return code
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="where to write (demo-output)")
+    out = parser.parse_args().out
     shipped = {entry["task"] for entry in load_manifest().values()}
     demos = [
         ("denoise", demo_denoise),
@@ -188,7 +192,7 @@ def main() -> int:
         ("demosaic", demo_demosaic),
         ("segment", demo_segment),
     ]
-    codes = [demo() for task, demo in demos if task in shipped]
+    codes = [demo(out) for task, demo in demos if task in shipped]
     return max(codes, default=0)
 
 
