@@ -545,7 +545,7 @@ def menon_peer(pattern: str, space: str, holes: np.ndarray | None = None) -> Ima
 
     def run(raw: np.ndarray) -> np.ndarray:
         h, w = raw.shape
-        levelled = raw / 1023.0 * np.tile(gains, (h // 4 + 1, w // 4 + 1))[:h, :w]
+        levelled = raw / 1023.0 * cfa.repeat(gains, h, w)
         sites = cfa.sites(pattern, h, w, holes)[None].double()
         x = fill_holes(torch.from_numpy(levelled)[None, None], sites[:, :3], sites[:, 3:])
         x = swap_quads(x) if quad else x
@@ -570,7 +570,7 @@ def bayer_peer(method: str) -> ImageFn:
     def run(raw: np.ndarray) -> np.ndarray:
         gain = np.asarray(VALIDATION_GAINS)[cfa.layout("bayer-rggb")]
         h, w = raw.shape
-        linear = raw / 1023.0 * np.tile(gain, (h // 4 + 1, w // 4 + 1))[:h, :w]
+        linear = raw / 1023.0 * cfa.repeat(gain, h, w)
         if method == "opencv":
             u16 = np.round(np.clip(linear, 0, 1) * 65535).astype(np.uint16)
             rgb = cv2.cvtColor(u16, cv2.COLOR_BayerRGGB2RGB_EA).astype(np.float64) / 65535
@@ -591,23 +591,22 @@ def bayer_peer(method: str) -> ImageFn:
 def bench_layouts() -> dict[str, np.ndarray | None]:
     """Hole layouts of the benchmark: name -> one period of the mask (None: the pattern's own). The
     HybridEVS default, two green sites per 4x4 tile, and 1 site in 8 of period 8."""
-    from msimg.train.objectives import period8_layout
+    from msimg.train.objectives import period8_tile
 
     green = np.zeros((4, 4), dtype=bool)
     green[0, 3] = green[2, 1] = True
     return {
         "HybridEVS (1,1),(3,3)": None,
         "green (0,3),(2,1)": green,
-        "period 8, 1 in 8": period8_layout(8, 8),
+        "period 8, 1 in 8": period8_tile(),
     }
 
 
 def tiled(tile: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
     """One period of a hole layout repeated over an image of `shape` (None stays None)."""
-    if tile is None:
-        return None
-    h, w = shape[:2]
-    return np.tile(tile, (h // tile.shape[0] + 1, w // tile.shape[1] + 1))[:h, :w]
+    from msimg import cfa
+
+    return None if tile is None else cfa.repeat(tile, *shape[:2])
 
 
 NOISY = 0.01  # Gaussian std in full-scale units (2.6 levels of 8 bits), for the noisy rows

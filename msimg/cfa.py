@@ -26,6 +26,7 @@ __all__ = [
     "layout",
     "masks",
     "mosaic",
+    "repeat",
     "sites",
 ]
 
@@ -54,6 +55,12 @@ def layout(pattern: str) -> np.ndarray:
     rows = _LAYOUTS[pattern]
     tile = np.array([[_COLOURS[c] for c in row] for row in rows], dtype=np.int64)
     return np.tile(tile, (PERIOD // tile.shape[0], PERIOD // tile.shape[1]))
+
+
+def repeat(tile: np.ndarray, height: int, width: int) -> np.ndarray:
+    """One period of a layout (any (p, q) array) laid over (height, width) from the top-left pixel."""
+    p, q = tile.shape[:2]
+    return np.tile(tile, (height // p + 1, width // q + 1))[:height, :width]
 
 
 def holes(pattern: str) -> np.ndarray:
@@ -189,7 +196,7 @@ def detect(mosaic: np.ndarray) -> Detection:
     x = np.log(np.maximum(sub, 0) + max(sub.max(), 1e-12) / 256)
     hole_sites = zeros >= _HOLE_SHARE
     evs = holes("quad-bayer-evs")
-    valid = ~np.tile(hole_sites, (x.shape[0] // PERIOD, x.shape[1] // PERIOD))
+    valid = ~repeat(hole_sites, *x.shape)
     if np.array_equal(hole_sites, evs):  # the HybridEVS holes are evidence enough on their own
         return Detection(
             "quad-bayer-evs", "sites (1, 1) and (3, 3) of every tile read 0 (HybridEVS), red quad taken first"

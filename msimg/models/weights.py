@@ -32,20 +32,26 @@ def weights_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "weights"
 
 
-def training_weights_dir() -> Path:
-    """Where training writes shipped weights and what recipes' relative data paths start from (its
-    parent): `$MSIMG_WEIGHTS`, else this source checkout's `weights/`. An installed msimg has no
-    checkout, and training must never write into site-packages."""
+def shipping_dir() -> Path | None:
+    """Where training writes shipped weights, and what recipes' relative data paths start from (its
+    parent): `$MSIMG_WEIGHTS`, else this source checkout's `weights/`; None for an installed msimg, which
+    has no checkout and must never train into site-packages."""
     env = os.environ.get("MSIMG_WEIGHTS")
     if env:
         return Path(env)
     root = Path(__file__).resolve().parents[2]
-    if not (root / "pyproject.toml").is_file() or not (root / "weights").is_dir():
+    return root / "weights" if (root / "pyproject.toml").is_file() and (root / "weights").is_dir() else None
+
+
+def training_weights_dir() -> Path:
+    """`shipping_dir()`, or a usage error where there is none."""
+    home = shipping_dir()
+    if home is None:
         raise UsageError(
-            f"training runs from a clone of msimg (make weights), not from an installed copy ({root}); "
-            "or set MSIMG_WEIGHTS to a folder of your own"
+            "training runs from a clone of msimg (make weights), not from an installed copy "
+            f"({Path(__file__).resolve().parents[2]}); or set MSIMG_WEIGHTS to a folder of your own"
         )
-    return root / "weights"
+    return home
 
 
 def manifest_path() -> Path:

@@ -214,9 +214,9 @@ def _holes(pattern: str, height: int, width: int, options: DemosaicOptions) -> t
                 f"--mask is {mw}x{mh}; it must be one period of the layout (at most {MAX_MASK_PERIOD}x"
                 f"{MAX_MASK_PERIOD}) or the frame's {width}x{height}"
             )
-        mask = np.tile(mask, (height // mh + 1, width // mw + 1))[:height, :width]
+        mask = cfa.repeat(mask, height, width)
     if options.mask_mode == "add":
-        mask = mask | np.tile(own, (height // cfa.PERIOD + 1, width // cfa.PERIOD + 1))[:height, :width]
+        mask = mask | cfa.repeat(own, height, width)
     return mask, f"{mask.mean():.2%} of pixels (--mask, {options.mask_mode})"
 
 
@@ -261,8 +261,8 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
         levelled = (colour[..., 0].astype(np.float32) - floor) / (np.float32(white) - floor)
         defects = cfa.isolated_extremes(levelled, pattern, missing, site_wb if space == "linear" else None)
         if defects.any():
-            own = np.tile(cfa.holes(pattern), (height // cfa.PERIOD + 1, width // cfa.PERIOD + 1))
-            missing = (own[:height, :width] if missing is None else missing) | defects
+            own = cfa.repeat(cfa.holes(pattern), height, width) if missing is None else missing
+            missing = own | defects
             count = int(defects.sum())
             holes_found += f", and {count} dead or hot pixel{'s' if count > 1 else ''} found"
     extra = None if missing is None else torch.from_numpy(missing)[None, None]

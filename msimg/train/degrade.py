@@ -196,8 +196,9 @@ def random_holes(height: int, width: int, gen: torch.Generator, max_share: float
     sites missing (at any colour), repeated over (height, width); True = missing."""
     period = 4 if torch.rand(1, generator=gen).item() < 0.5 else 8
     share = max_share * torch.rand(1, generator=gen).item()
-    tile = (torch.rand(period, period, generator=gen) < share).numpy()
-    return np.tile(tile, (height // period + 1, width // period + 1))[:height, :width]
+    from msimg import cfa
+
+    return cfa.repeat((torch.rand(period, period, generator=gen) < share).numpy(), height, width)
 
 
 def scattered(height: int, width: int, rate: float, gen: torch.Generator) -> np.ndarray:

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from msimg.errors import UsageError
 from msimg.models.registry import architecture
-from msimg.models.weights import save_manifest_entry, save_weights, training_weights_dir
+from msimg.models.weights import save_manifest_entry, save_weights, shipping_dir, training_weights_dir
 from msimg.train.data import CropSampler, split, validation_crops
 
 
@@ -154,9 +154,9 @@ def train(
             "export the wrong model under this recipe's name: give another --run-dir or drop --resume"
         )
     torch.manual_seed(recipe.seed)
+    data = split([data_path(d) for d in recipe.data], recipe.val_fraction)  # fails before anything is made
     run_dir.mkdir(parents=True, exist_ok=True)
     log = _Log(run_dir / "train.log")
-    data = split([data_path(d) for d in recipe.data], recipe.val_fraction)
     sampler = CropSampler(data.train, recipe.crop, recipe.seed, objective.load)
     cases = [
         c
@@ -250,7 +250,8 @@ def train(
         "metrics": metrics,
         "sha256": sha,
     }
-    if out.resolve().parent == training_weights_dir().resolve():
+    home = shipping_dir()
+    if home is not None and out.resolve().parent == home.resolve():
         save_manifest_entry(entry)
     log.write(f"wrote {out} sha256 {sha}")
     return entry

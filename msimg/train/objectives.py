@@ -198,12 +198,12 @@ VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
 VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
 
 
-def period8_layout(height: int, width: int) -> np.ndarray:
-    """A fixed hole layout of period 8 (1 site in 8 missing, at R, G and B sites alike), for validation
-    and the benchmark: one layout no training draw is meant to repeat."""
+def period8_tile() -> np.ndarray:
+    """One period of a fixed hole layout of period 8 (1 site in 8 missing, at R, G and B sites alike),
+    for validation and the benchmark: one layout no training draw is meant to repeat."""
     tile = np.zeros((8, 8), dtype=bool)
     tile[np.arange(8), (3 * np.arange(8) + 1) % 8] = True
-    return np.tile(tile, (height // 8 + 1, width // 8 + 1))[:height, :width]
+    return tile
 
 
 class DemosaicObjective(Plain):
@@ -246,19 +246,17 @@ class DemosaicObjective(Plain):
         return pixel_focus(pred, target)
 
     def _holes(self, pattern: str, height: int, width: int, gen: torch.Generator) -> np.ndarray | None:
+        """A frame's hole map, None for the pattern's own. Every draw is guarded by its setting, so a
+        recipe without these settings draws exactly what it drew before they existed."""
         from msimg import cfa
 
+        holes = None
         if self.layout_fraction and torch.rand(1, generator=gen).item() < self.layout_fraction:
             holes = random_holes(height, width, gen)
-        elif not self.marked_defects:
-            return None
-        else:
-            holes = np.tile(cfa.holes(pattern), (height // cfa.PERIOD + 1, width // cfa.PERIOD + 1))
-            holes = holes[:height, :width]
         if self.marked_defects and torch.rand(1, generator=gen).item() < 0.5:
-            holes = holes | scattered(
-                height, width, self.marked_defects * torch.rand(1, generator=gen).item(), gen
-            )
+            rate = self.marked_defects * torch.rand(1, generator=gen).item()
+            own = cfa.repeat(cfa.holes(pattern), height, width) if holes is None else holes
+            holes = own | scattered(height, width, rate, gen)
         return holes
 
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -279,17 +277,18 @@ class DemosaicObjective(Plain):
         quiet = torch.rand(n, generator=gen) < self.noiseless_fraction
         shot, read = torch.where(quiet, 0.0, shot), torch.where(quiet, 0.0, read)
         bits = 10 if torch.rand(1, generator=gen).item() < 0.5 else 12
-        if not (self.srgb_fraction or self.layout_fraction or self.marked_defects or self.stuck):
-            return _raw_input(clean, patterns, gains, shot, read, bits, gen), clean
-        srgb = torch.rand(n, generator=gen) < self.srgb_fraction
-        # display-referred frames: gains of 1, Gaussian read noise of std 1e-3..2e-2 of full scale
-        gains = torch.where(srgb[:, None], 1.0, gains)
-        shot = torch.where(srgb, 0.0, shot)
-        read = torch.where(srgb & ~quiet, (-6.9 + 3.0 * torch.rand(n, generator=gen)).exp(), read)
+        # each new setting draws only when set, so the linear-only recipe reproduces its weights
+        srgb = torch.zeros(n, dtype=torch.bool)
+        if self.srgb_fraction:  # display-referred: gains of 1, Gaussian read noise of 1e-3..2e-2
+            srgb = torch.rand(n, generator=gen) < self.srgb_fraction
+            gains = torch.where(srgb[:, None], 1.0, gains)
+            shot = torch.where(srgb, 0.0, shot)
+            read = torch.where(srgb & ~quiet, (-6.9 + 3.0 * torch.rand(n, generator=gen)).exp(), read)
         missing = [self._holes(p, h, w, gen) for p in patterns]
-        stuck = torch.where(
-            torch.rand(n, generator=gen) < 0.5, self.stuck * torch.rand(n, generator=gen), 0.0
-        )
+        stuck = None
+        if self.stuck:
+            some = torch.rand(n, generator=gen) < 0.5
+            stuck = torch.where(some, self.stuck * torch.rand(n, generator=gen), 0.0)
         spaces = ["srgb" if s else "linear" for s in srgb.tolist()]
         x = _raw_input(clean, patterns, gains, shot, read, bits, gen, spaces, missing, stuck)
         return x, clean
@@ -300,6 +299,8 @@ class DemosaicObjective(Plain):
         """Noise-free 10-bit frames, each validation image as HybridEVS and as Bayer: linear with
         daylight-like gains and, for a model that reads both spaces, display-referred, plus Quad-Bayer with
         the period-8 layout."""
+        from msimg import cfa
+
         gen = torch.Generator().manual_seed(index)
         gains, ones = torch.tensor([VALIDATION_GAINS]), torch.ones(1, 3)
         zero = torch.zeros(1)
@@ -312,7 +313,7 @@ class DemosaicObjective(Plain):
                 (f"srgb_{kind}", _raw_input(clean, [pattern], ones, zero, zero, 10, gen, ["srgb"]), clean)
                 for kind, pattern in VALIDATION_RAW.items()
             ]
-            holes = [period8_layout(*clean.shape[2:])]
+            holes = [cfa.repeat(period8_tile(), *clean.shape[2:])]
             p8 = _raw_input(clean, ["quad-bayer"], ones, zero, zero, 10, gen, ["srgb"], holes)
             cases.append(("srgb_p8", p8, clean))
         return cases
