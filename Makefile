@@ -32,7 +32,7 @@ bench: install
 	$(PY) -m benchmarks.bench
 
 weights: install
-	$(PY) -m msimg.train.recipes
+	$(PY) -m msimg.tasks.recipes
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output

@@ -75,7 +75,7 @@ def _split(
         raise UsageError(f"unknown option(s) for {task}: {', '.join(sorted(unknown))} (known: {known})")
     engine_opts = {k: v for k, v in options.items() if k in _ENGINE_FIELDS}
     task_values = {k: v for k, v in options.items() if k in task_fields}
-    rest = {k: v for k, v in options.items() if k in allowed}
+    rest = {k: v for k, v in options.items() if k in allowed - task_fields}  # dejpeg's quality is its own
     _check_types(EngineOptions, engine_opts)
     _check_types(options_type, task_values)
     _check_types(OutputOptions, {k: v for k, v in rest.items() if k in _OUTPUT_FIELDS})
@@ -86,7 +86,7 @@ def _split(
 def session(task: str, **options: Any) -> Session:
     """A reusable session (model loaded once) for many `Session.restore` calls."""
     engine, task_opts, _ = _split(task, options, set())
-    return open_session(task, engine, task_opts)
+    return open_session(get_task(task), engine, task_opts)
 
 
 def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
@@ -151,9 +151,11 @@ def run_batch(
     spec = get_task(task)
     if spec.file_format is not None:  # segment: the kind of result fixes the file's format
         out = dataclasses.replace(out, fmt=spec.file_format(task_options))
+    elif spec.default_format is not None and out.fmt == "same":  # dejpeg: not the input's JPEG again
+        out = dataclasses.replace(out, fmt=spec.default_format)
     jobs = plan_jobs(inputs, output, task, out.fmt, suffix, overwrite, extra_suffixes=spec.suffixes)
     if any(job.output is None for job in jobs) and sys.stdout.isatty():
         raise UsageError("the image would be written to the terminal; give -o FILE or redirect stdout")
     if any(job.source is None for job in jobs) and sys.stdin.isatty():
         raise UsageError("'-' reads the image from stdin, which is the terminal; pipe or redirect a file in")
-    return run_jobs(open_session(task, engine, task_options), jobs, out, reporter)
+    return run_jobs(open_session(spec, engine, task_options), jobs, out, reporter)

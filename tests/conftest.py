@@ -8,6 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
+
+from msimg.engine.task import Plan
 
 TINY_CONFIG = {
     "in_channels": 4,
@@ -118,7 +121,7 @@ def deblur_weights_home(weights_home: Path) -> Path:
 @pytest.fixture()
 def dehaze_weights_home(weights_home: Path) -> Path:
     """`weights_home` plus the dark channel prior and a tiny random-weight dehaze network."""
-    from msimg.train.recipes import write_analytic
+    from msimg.tasks.recipes import write_analytic
 
     write_analytic("dehaze-dcp")
     config = {k: v for k, v in TINY_CONFIG.items() if k not in ("in_channels", "out_channels")}
@@ -134,7 +137,7 @@ def segment_weights_home(weights_home: Path) -> Path:
 
     from msimg.models.boundary_net import BoundaryNet
     from msimg.models.weights import save_manifest_entry, save_weights
-    from msimg.train.recipes import write_analytic
+    from msimg.tasks.recipes import write_analytic
 
     write_analytic("segment-superpixels")
     config = {"width": 4, "blocks": [1, 1, 1], "kernel": 3}
@@ -144,3 +147,39 @@ def segment_weights_home(weights_home: Path) -> Path:
     entry = {"name": "segment-boundary", "task": "segment", "file": path.name, "architecture": "boundary-net"}
     save_manifest_entry({**entry, "config": config, "scale": 1, "sha256": sha})
     return weights_home
+
+
+class FirstModelCall(Exception):
+    """Raised by a `RecordingRun` told to stop at the first model call, once it has recorded it."""
+
+
+class RecordingRun:
+    """The engine's side of a task's restore, recorded: whole-image passes return the image channels of
+    their input (a model that changes nothing), streamed passes the input pixels. With `stop`, the first
+    call is recorded and then `FirstModelCall` ends the restore (to see what the model would get)."""
+
+    def __init__(self, pixels: np.ndarray, stop: bool = False) -> None:
+        self.pixels, self.progress, self.stop = pixels, None, stop
+        self.colour = pixels[..., : 1 if pixels.shape[2] in (1, 2) else 3]
+        self.wholes: list[torch.Tensor] = []
+        self.streams: list[Plan] = []
+
+    def whole(self, x: torch.Tensor, progress: object) -> torch.Tensor:
+        self.wholes.append(x)
+        if self.stop:
+            raise FirstModelCall
+        return x[:, :3]
+
+    def stream(self, plan: Plan, progress: object) -> np.ndarray:
+        self.streams.append(plan)
+        if self.stop:
+            raise FirstModelCall
+        return self.pixels.copy()
+
+    def first_input(self) -> torch.Tensor:
+        """The model input of the first call, as the engine would build it from the whole image."""
+        if self.wholes:
+            return self.wholes[0]
+        plan = self.streams[0]
+        rgb = torch.from_numpy(np.ascontiguousarray(self.colour)).permute(2, 0, 1)[None].expand(1, 3, -1, -1)
+        return plan.model_input(rgb.float(), plan.extra)

@@ -54,7 +54,7 @@ def test_run_folder_report(weights_home: Path, tmp_path: Path) -> None:
 
 def test_y_channel_psnr_sees_the_difference() -> None:
     """Regression: Y on the 8-bit scale was read as a [0, 1] float image, so every Y-PSNR was infinite."""
-    from msimg.metrics import psnr, rgb_to_y
+    from msimg.ops.metrics import psnr, rgb_to_y
 
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)

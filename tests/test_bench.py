@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from benchmarks.bench import upscale_matlab
+from msimg.tasks.super_resolve.bench import upscale_matlab
 
 
 def cubic(d: np.ndarray, a: float) -> np.ndarray:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from msimg import cfa
 from msimg.errors import UsageError
+from msimg.ops import cfa
 
 
 def test_hybridevs_layout_and_holes() -> None:

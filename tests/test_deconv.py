@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from msimg import kernels
-from msimg.deconv import DataStep, wiener
-from msimg.metrics import psnr
+from msimg.ops import kernels
+from msimg.ops.metrics import psnr
+from msimg.tasks.deblur.deconv import DataStep, wiener
 from msimg.train.degrade import blur, quantize
 from tests.conftest import photo
 

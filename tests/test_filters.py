@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from msimg.filters import box, guided_filter, min_filter
+from msimg.ops.filters import box, guided_filter, min_filter
 
 
 def _direct_box(x: torch.Tensor, r: int) -> torch.Tensor:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from msimg import kernel_fit, kernels
+from msimg.ops import kernels
+from msimg.tasks.deblur import kernel_fit
 from msimg.train.degrade import blur
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from msimg import kernels
+from msimg.ops import kernels
 from msimg.train.degrade import blur, random_kernel
 
 

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "msimg"
 
 
 def _node(module: str) -> str | None:
-    """`msimg.engine.session` -> `engine`, `msimg.cfa` -> `cfa`, `msimg` -> the package itself."""
+    """`msimg.engine.session` -> `engine`, `msimg.ops.cfa` -> `cfa`, `msimg` -> the package itself."""
     parts = module.split(".")
     if parts[0] != "msimg":
         return None

@@ -11,19 +11,10 @@ from typing import Annotated
 import typer
 
 from msimg import __version__
-from msimg.cli.commands import (
-    deblur,
-    dehaze,
-    demosaic,
-    denoise,
-    doctor,
-    evaluate,
-    models,
-    segment,
-    super_resolve,
-    train,
-)
+from msimg.cli.commands import doctor, evaluate, models, train
+from msimg.cli.commands.task import command_for
 from msimg.errors import MsimgError, UsageError
+from msimg.tasks import TASKS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -62,17 +53,10 @@ def reflow(doc: str) -> str:
     return "\n\n".join(p if p.startswith(" ") else " ".join(p.split("\n")) for p in paragraphs)
 
 
-for _name, _command in (
-    ("demosaic", demosaic.demosaic),
-    ("denoise", denoise.denoise),
-    ("deblur", deblur.deblur),
-    ("super-resolve", super_resolve.super_resolve),
-    ("dehaze", dehaze.dehaze),
-    ("segment", segment.segment),
-    ("doctor", doctor.doctor),
-    ("train", train.train),
-    ("eval", evaluate.evaluate),
-):
+for _name in TASKS:
+    _command, _help, _summary = command_for(_name)
+    app.command(_name, help=reflow(_help), short_help=_summary, no_args_is_help=True)(_command)
+for _name, _command in (("doctor", doctor.doctor), ("train", train.train), ("eval", evaluate.evaluate)):
     app.command(_name, help=reflow(_command.__doc__ or ""), no_args_is_help=_name != "doctor")(_command)
 app.add_typer(models.app, name="models")
 

@@ -7,32 +7,21 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from msimg.engine.options import DEFAULT_MAX_PIXELS, EngineOptions, OutputOptions
-from msimg.errors import UsageError
+from msimg.tasks.fields import auto_or
 
-T = TypeVar("T")
 ENGINE = "Engine"
 OUTPUT = "Output"
 REPORTING = "Reporting"
 
 
-def auto_or(value: str, cast: Callable[[str], T], option: str, expected: str) -> T | None:
-    """`auto` -> None, else `cast(value)`; a bad value is a usage error naming the option."""
-    if value.strip().lower() == "auto":
-        return None
-    try:
-        return cast(value)
-    except ValueError:
-        raise UsageError(f"{option} must be auto or {expected}, got '{value}'") from None
-
-
 def parse_tile(value: str) -> int | None:
     """`auto` -> None, `0` -> whole image, N -> core size."""
-    return auto_or(value, int, "--tile", "0 (no tiling) or a size in pixels")
+    return auto_or(int, "--tile", "0 (no tiling) or a size in pixels")(value)
 
 
 @dataclass(frozen=True)
@@ -184,8 +173,9 @@ _COMMON: dict[str, tuple[Any, Any]] = {
 def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
     """Give a task command the common options; they reach it as one `common: CommonArgs` argument.
 
-    A command may declare a common option itself (segment's `fmt`, whose values are its output kinds):
-    its own declaration is the one on the command line, and the value reaches both it and `common`.
+    A command may declare a common option itself (segment's `fmt`, whose values are its output kinds;
+    dejpeg's `quality`, the input's): its own declaration is the one on the command line, and `common`
+    keeps that option's default.
     """
     hints = typing.get_type_hints(func, include_extras=True)
     own = [
@@ -208,7 +198,7 @@ def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
-        args = CommonArgs(**{n: kwargs[n] if n in own_names else kwargs.pop(n) for n in _COMMON})
+        args = CommonArgs(**{n: _COMMON[n][1] if n in own_names else kwargs.pop(n) for n in _COMMON})
         return func(common=args, **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from msimg.engine.task import preview, to_tensor
 from msimg.models.descriptor import LoadedModel
-from msimg.tasks.base import preview, to_tensor
 
 
 def survey(model: LoadedModel, colour: np.ndarray) -> torch.Tensor | None:
@@ -23,12 +23,3 @@ def survey(model: LoadedModel, colour: np.ndarray) -> torch.Tensor | None:
     small = to_tensor(preview(colour)[0]).to(model.device, model.dtype)
     with torch.inference_mode():
         return stage(small).to("cpu", torch.float32)
-
-
-def with_constants(x: torch.Tensor, values: torch.Tensor | None) -> torch.Tensor:
-    """(N, C, H, W) and values (N or 1, K) -> (N, C + K, H, W): each value as a constant channel."""
-    if values is None:
-        return x
-    n, _, h, w = x.shape
-    k = values.shape[-1]
-    return torch.cat([x, values.to(x.dtype).view(-1, k, 1, 1).expand(n, k, h, w)], dim=1)

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from msimg.cfa import PATTERNS
 from msimg.errors import ImageReadError, UsageError
 from msimg.io.image import DEFAULT_MAX_PIXELS
 from msimg.io.read import check_size, quiet_tifffile, read_image
+from msimg.ops.cfa import PATTERNS
 
 __all__ = ["BIT_DEPTHS", "RAW_SUFFIXES", "RawFrame", "RawLayout", "develop_with_libraw", "read_raw"]
 

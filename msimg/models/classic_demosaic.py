@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from msimg.cfa import PERIOD
 from msimg.models.descriptor import Traits
+from msimg.ops.cfa import PERIOD
 
 # Malvar-He-Cutler 2004, Fig. 2 (values / 8)
 _G_AT_RB = [[0.0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]]
@@ -169,7 +169,7 @@ class ClassicDemosaicConfig:
 
 
 class ClassicDemosaic(nn.Module):
-    """Input (N, 6, H, W): the mosaic (0 at holes), the `msimg.cfa.sites` channels (one-hot R, G, B, then
+    """Input (N, 6, H, W): the mosaic (0 at holes), the `msimg.ops.cfa.sites` channels (one-hot R, G, B, then
     valid), in phase, and the input space, which interpolation does not need. Output: (N, 3, H, W) RGB in
     the mosaic's space."""
 

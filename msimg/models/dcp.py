@@ -16,8 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from msimg.filters import guided_filter, min_filter
 from msimg.models.descriptor import Traits
+from msimg.ops.filters import guided_filter, min_filter
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
-from msimg.filters import guided_filter
 from msimg.models.dcp import atmospheric_light, dark_channel
 from msimg.models.descriptor import UNET_REACH, Traits
 from msimg.models.gated_unet import GatedUNet
+from msimg.ops.filters import guided_filter
 
 BODY = {"in_channels": 7, "out_channels": 4, "scale": 1}  # hazy, A, dark channel -> t logit, correction
 

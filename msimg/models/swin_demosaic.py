@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from msimg.cfa import PERIOD
 from msimg.models.blocks import LayerNorm2d
 from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
 from msimg.models.descriptor import Traits
+from msimg.ops.cfa import PERIOD
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,51 @@
-"""Task registry: name -> "module:attr", imported on first use so the CLI starts fast."""
+"""The task registry: the one list of tasks. Each is a folder, `msimg/tasks/<name>/`, holding
+
+- `options.py`: its options dataclass (each field's command-line flag and help), `SUMMARY` and `HELP`;
+  light, as the CLI builds every command from it at start-up;
+- `task.py`: `TASK`, how it restores an image from the engine's primitives;
+- `training.py` (if it trains models): `RECIPES` and `objective(recipe)`;
+- `bench.py` (if benchmarked): `bench(limit, peers) -> str`, its section of BENCHMARKS.md.
+
+The CLI commands, `msimg train`, `msimg eval`, the benchmark's `--only` and the demo are all made from
+this list; a task's modules are imported on first use, so the CLI starts fast.
+"""
 
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from msimg.errors import UsageError
 
 if TYPE_CHECKING:
-    from msimg.tasks.base import Task
+    from msimg.engine.task import Task
 
-__all__ = ["TASKS", "get_task"]
+__all__ = ["TASKS", "get_task", "task_module"]
 
 TASKS: dict[str, str] = {
-    "deblur": "msimg.tasks.deblur:TASK",
-    "dehaze": "msimg.tasks.dehaze:TASK",
-    "demosaic": "msimg.tasks.demosaic:TASK",
-    "denoise": "msimg.tasks.denoise:TASK",
-    "segment": "msimg.tasks.segment:TASK",
-    "super-resolve": "msimg.tasks.super_resolve:TASK",
+    "demosaic": "msimg.tasks.demosaic",
+    "denoise": "msimg.tasks.denoise",
+    "deblur": "msimg.tasks.deblur",
+    "super-resolve": "msimg.tasks.super_resolve",
+    "dehaze": "msimg.tasks.dehaze",
+    "segment": "msimg.tasks.segment",
 }
 
 
-def get_task(name: str) -> Task:
+def task_module(name: str, part: str) -> ModuleType | None:
+    """A task's `part` module (options, task, training, bench), None if the task has none."""
+    if name not in TASKS:
+        raise UsageError(f"unknown task '{name}' (tasks: {', '.join(TASKS)})")
     try:
-        module, attr = TASKS[name].split(":")
-    except KeyError:
-        raise UsageError(f"unknown task '{name}' (tasks: {', '.join(sorted(TASKS))})") from None
-    return getattr(importlib.import_module(module), attr)
+        return importlib.import_module(f"{TASKS[name]}.{part}")
+    except ModuleNotFoundError as err:
+        if err.name != f"{TASKS[name]}.{part}":
+            raise
+        return None
+
+
+def get_task(name: str) -> Task:
+    module = task_module(name, "task")
+    assert module is not None, f"{name} has no task module"
+    return module.TASK

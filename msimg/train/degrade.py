@@ -73,7 +73,7 @@ def bicubic_down(x: torch.Tensor, scale: int) -> torch.Tensor:
 def random_kernel(gen: torch.Generator) -> torch.Tensor:
     """One blur kernel of the deblur training mix: Gaussian (sigma 0.5-4), defocus disk (radius 1-6),
     linear motion or curved camera shake (up to 21 px), in equal parts."""
-    from msimg import kernels
+    from msimg.ops import kernels
 
     kind, u = int(torch.randint(4, (1,), generator=gen)), float(torch.rand(1, generator=gen))
     if kind == 0:
@@ -178,9 +178,9 @@ def raw_capture(
     pattern's own holes per image (as `cfa.sites`). A display-referred mosaic is the same capture of the
     sRGB image itself with gains of 1 and read noise only.
 
-    Returns (raw mosaic (N, 1, H, W) in [0, 1] of full scale, sites (N, 4, H, W) as `msimg.cfa.sites`).
+    Returns (raw mosaic (N, 1, H, W) in [0, 1] of full scale, sites (N, 4, H, W) as `msimg.ops.cfa.sites`).
     """
-    from msimg import cfa
+    from msimg.ops import cfa
 
     n, _, h, w = linear.shape
     sensor = linear / gains.view(n, 3, 1, 1)
@@ -196,7 +196,7 @@ def random_holes(height: int, width: int, gen: torch.Generator, max_share: float
     sites missing (at any colour), repeated over (height, width); True = missing."""
     period = 4 if torch.rand(1, generator=gen).item() < 0.5 else 8
     share = max_share * torch.rand(1, generator=gen).item()
-    from msimg import cfa
+    from msimg.ops import cfa
 
     return cfa.repeat((torch.rand(period, period, generator=gen) < share).numpy(), height, width)
 

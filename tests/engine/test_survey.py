@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from msimg.engine.survey import survey, with_constants
+from msimg.engine.survey import survey
+from msimg.models.survey import with_constants
 from tests.engine.nets import ConvStack, loaded
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import tifffile
 
-from msimg.cfa import PATTERNS
 from msimg.errors import ImageReadError, UsageError
 from msimg.io.raw import (
     RAW_SUFFIXES,
@@ -22,6 +21,7 @@ from msimg.io.raw import (
     _visible_cfa,
     read_raw,
 )
+from msimg.ops.cfa import PATTERNS
 
 RNG = np.random.default_rng(7)
 XYZ_FROM_SRGB = np.array(

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from msimg import cfa
 from msimg.engine.runner import run_tiled
 from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
 from msimg.models.descriptor import LoadedModel
 from msimg.models.swin_demosaic import SwinDemosaic
 from msimg.models.weights import ModelSpec
+from msimg.ops import cfa
 from tests.conftest import photo
 
 TINY_SWIN = {"dim": 12, "depths": [1, 2, 1], "heads": 2, "window": 4}

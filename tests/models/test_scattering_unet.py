@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from msimg.engine.runner import run_tiled
-from msimg.engine.survey import with_constants
 from msimg.errors import WeightsError
 from msimg.models.descriptor import LoadedModel
 from msimg.models.scattering_unet import ScatteringUNet
+from msimg.models.survey import with_constants
 from msimg.models.weights import ModelSpec
 from msimg.train.degrade import haze
 

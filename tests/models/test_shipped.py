@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from msimg import cfa
 from msimg.engine.device import load_model
 from msimg.engine.runner import run_tiled
-from msimg.engine.survey import survey, with_constants
+from msimg.engine.survey import survey
+from msimg.models.survey import with_constants
 from msimg.models.weights import load_manifest, shipped_spec
+from msimg.ops import cfa
 from msimg.tasks import TASKS, get_task
-from msimg.tasks.deblur import DeblurOptions
-from msimg.tasks.demosaic import METHODS, DemosaicOptions
+from msimg.tasks.deblur.options import DeblurOptions
+from msimg.tasks.demosaic.options import METHODS, DemosaicOptions
+from tests.conftest import FirstModelCall, RecordingRun
 
 SHIPPED = sorted(load_manifest())
 
@@ -45,9 +47,10 @@ def test_shipped_model_tiles_match_whole_image(name: str) -> None:
             1, 2, 0
         )
         noisy = noisy.numpy()
-    plan = task.plan(noisy, options)  # the input the model's own task makes
-    rgb = torch.from_numpy(noisy).permute(2, 0, 1)[None].expand(1, 3, -1, -1)  # gray repeats, as to_tensor
-    x = with_constants(plan.model_input(rgb, plan.extra), survey(model, noisy))  # as the engine does
+    run = RecordingRun(noisy, stop=True)
+    with pytest.raises(FirstModelCall):
+        task.restore(run, options)  # the input the model's own task makes
+    x = with_constants(run.first_input(), survey(model, noisy))  # as the engine does
     whole = run_tiled(model, x, tile=0).clamp(0, 1)  # outputs are clipped when written
     for tile in (64, 128):
         tiled = run_tiled(model, x, tile=tile, overlap=16, batch=2).clamp(0, 1)

@@ -13,8 +13,8 @@ from scipy import ndimage
 from skimage.morphology import thin
 
 from msimg.errors import ImageReadError, UsageError
-from msimg.segmentation.bsds import boundaries_of, ground_truth_files, load_ground_truth
-from msimg.segmentation.measures import (
+from msimg.tasks.segment.bsds import boundaries_of, ground_truth_files, load_ground_truth
+from msimg.tasks.segment.measures import (
     BoundaryCounts,
     boundary_counts,
     boundary_pr_curve,

@@ -9,7 +9,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from msimg.errors import UsageError
-from msimg.segmentation.regions import (
+from msimg.tasks.segment.regions import (
     Hierarchy,
     build_hierarchy,
     cut,

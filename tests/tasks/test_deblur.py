@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from msimg import kernels
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.read import read_image
-from msimg.tasks.deblur import PASSES, TASK, DeblurOptions, plan
-from msimg.tasks.denoise import estimate_sigma
+from msimg.ops import kernels
+from msimg.tasks.deblur.options import DeblurOptions
+from msimg.tasks.deblur.task import PASSES, TASK
+from msimg.tasks.denoise.task import estimate_sigma
 from msimg.train.degrade import blur
-from tests.conftest import photo, write_png
+from tests.conftest import RecordingRun, photo, write_png
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -45,23 +46,27 @@ def test_kernel_specs_and_files(tmp_path: Path) -> None:
 def test_the_blind_network_sees_the_blurred_image_twice() -> None:
     pixels = photo(40, 48)
     rgb = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 255
-    blind = plan(pixels, DeblurOptions("network"))
-    assert blind.extra is None and blind.iterate is None
-    assert torch.equal(blind.model_input(rgb, None), torch.cat([rgb, rgb], 1))
+    run = RecordingRun(pixels)
+    TASK.restore(run, DeblurOptions("network"))
+    assert run.wholes == [] and len(run.streams) == 1 and run.streams[0].extra is None
+    assert torch.equal(run.streams[0].model_input(rgb, None), torch.cat([rgb, rgb], 1))
 
 
 def test_a_known_kernel_runs_the_denoiser_at_falling_levels() -> None:
-    """Each pass gets the data step's result and a noise level, from 49/255 down to the image's noise."""
+    """Each pass gets the data step's result and a noise level, from 49/255 down to the image's noise;
+    all passes but the last see the whole image, the last streams into the output."""
     pixels = photo(40, 48)
     noisy = np.clip(pixels + np.random.default_rng(0).normal(0, 6, pixels.shape), 0, 255).astype(np.uint8)
-    known = plan(noisy, DeblurOptions("motion:7,30"))
-    assert known.iterate is not None and known.iterate.passes == PASSES
-    first = known.iterate.step(0, None)
-    last = known.iterate.step(PASSES - 1, first[:, :3])
+    run = RecordingRun(noisy)
+    TASK.restore(run, DeblurOptions("motion:7,30"))
+    assert len(run.wholes) == PASSES - 1 and len(run.streams) == 1
+    first, last = run.wholes[0], run.streams[0].extra
     assert first.shape == last.shape == (1, 4, 40, 48)
     assert float(first[0, 3].mean()) == pytest.approx(49 / 255)
     assert float(last[0, 3].mean()) == pytest.approx(estimate_sigma(noisy.astype(np.float32) / 255), rel=1e-3)
     assert float(last[0, 3].mean()) > 4 / 255
+    levels = [float(x[0, 3].mean()) for x in run.wholes] + [float(last[0, 3].mean())]
+    assert levels == sorted(levels, reverse=True)
     assert TASK.model_name(DeblurOptions("disk:2")) == "denoise-gunet"
     assert TASK.model_name(DeblurOptions()) == "denoise-gunet"
     assert TASK.model_name(DeblurOptions("network")) == "deblur-gunet"
@@ -77,9 +82,12 @@ def test_unknown_blur_is_identified_and_a_sharp_photo_left_alone(weights_home: P
     sharp = cv2.cvtColor(cv2.imread(str(SAMPLES / "chelsea.png")), cv2.COLOR_BGR2RGB)
     x = torch.from_numpy(sharp).permute(2, 0, 1)[None].float()
     blurred = blur(x, [kernels.motion(9, 120)])[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
-    found = plan(blurred, DeblurOptions())
-    assert found.iterate is not None and found.iterate.passes == PASSES
-    assert plan(sharp, DeblurOptions()).strength == 0
+    run = RecordingRun(blurred)
+    assert TASK.restore(run, DeblurOptions()).found["kernel"] is not None
+    assert len(run.wholes) == PASSES - 1 and len(run.streams) == 1
+    run = RecordingRun(sharp)
+    assert TASK.restore(run, DeblurOptions()).found["kernel"] is None
+    assert run.wholes == [] and run.streams == []
     no_model = dataclasses.replace(msimg.session("deblur"), model=None)  # any use of it would fail
     done: list[float] = []
     out, _ = no_model.restore(sharp, progress=done.append)

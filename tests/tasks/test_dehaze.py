@@ -12,11 +12,11 @@ import msimg
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.read import read_image
-from msimg.metrics import psnr
 from msimg.models.dcp import atmospheric_light
-from msimg.tasks.dehaze import DehazeOptions
+from msimg.ops.metrics import psnr
+from msimg.tasks.dehaze.options import DehazeOptions
+from msimg.tasks.dehaze.training import DehazeObjective, hazed_copy
 from msimg.train.degrade import depth_proxy, haze, random_haze
-from msimg.train.objectives import DehazeObjective, hazed_copy
 from tests.conftest import write_png
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

@@ -13,12 +13,12 @@ import tifffile
 import torch
 
 import msimg
-from msimg import cfa
 from msimg.cli.app import main
-from msimg.colour import srgb_decode
 from msimg.errors import UsageError
 from msimg.io.read import read_image
-from msimg.tasks.demosaic import DemosaicOptions
+from msimg.ops import cfa
+from msimg.ops.colour import srgb_decode
+from msimg.tasks.demosaic.options import DemosaicOptions
 from tests.io.test_raw import XYZ_FROM_SRGB, write_bin, write_dng
 
 CHART = np.array(  # sRGB 8-bit colours of a 2x3 chart

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from msimg.errors import UsageError
-from msimg.tasks.denoise import DenoiseOptions, estimate_sigma
+from msimg.tasks.denoise.options import DenoiseOptions
+from msimg.tasks.denoise.task import estimate_sigma
 from tests.conftest import photo
 
 
@@ -26,7 +27,7 @@ def test_options_are_checked() -> None:
 def test_gray_images_tell_the_model_their_luminance_noise() -> None:
     import torch
 
-    from msimg.tasks.denoise import plan
+    from msimg.tasks.denoise.task import plan
 
     rgb = torch.zeros(1, 3, 4, 4)
     colour = plan(photo(8, 8), DenoiseOptions(sigma=20)).model_input(rgb, None)

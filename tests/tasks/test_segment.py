@@ -14,7 +14,8 @@ import msimg
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.read import read_image
-from msimg.tasks.segment import SegmentOptions, region_table
+from msimg.tasks.segment.options import SegmentOptions
+from msimg.tasks.segment.task import region_table
 from tests.conftest import photo, write_png
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -114,7 +115,7 @@ def test_bad_options(kwargs: dict, words: str) -> None:
 
 def test_boundary_net_trains_with_deep_supervision() -> None:
     from msimg.models.boundary_net import BoundaryNet
-    from msimg.train.objectives import balanced_boundary_loss
+    from msimg.tasks.segment.training import balanced_boundary_loss
 
     net = BoundaryNet(width=4, blocks=[1, 1], kernel=3)
     x = torch.rand(2, 3, 32, 32)

@@ -15,7 +15,8 @@ from msimg.engine.runner import TileSettings
 from msimg.engine.session import Session
 from msimg.errors import UsageError
 from msimg.io.read import read_image
-from msimg.tasks.super_resolve import TASK, SuperResolveOptions, model_for
+from msimg.tasks.super_resolve.options import SuperResolveOptions
+from msimg.tasks.super_resolve.task import TASK, model_for
 from tests.conftest import photo
 from tests.engine.nets import loaded
 

@@ -10,11 +10,13 @@ import torch
 from safetensors.torch import save_file
 
 from msimg.models.weights import load_manifest
+from msimg.tasks.denoise.training import DenoiseObjective
+from msimg.tasks.recipes import objective_for, recipes
 from msimg.train.degrade import gaussian_noise, quantize, random_haze, sensor_noise
 from msimg.train.loop import Recipe, lr_at, train
-from msimg.train.objectives import DenoiseObjective, objective_for
-from msimg.train.recipes import RECIPES
 from tests.conftest import TINY_CONFIG, photo, write_png
+
+RECIPES = recipes()
 
 
 def test_degradations_are_seeded() -> None:
@@ -179,7 +181,7 @@ def test_super_resolve_training_warm_starts_from_another_scale(data_dir: Path, t
 
 
 def test_deblur_objective_gives_both_modes() -> None:
-    from msimg.train.objectives import DeblurObjective
+    from msimg.tasks.deblur.training import DeblurObjective
 
     clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float().repeat(4, 1, 1, 1) / 255
     x, target = DeblurObjective(known_fraction=0.5).degrade(clean, torch.Generator().manual_seed(3))
@@ -191,7 +193,7 @@ def test_deblur_objective_gives_both_modes() -> None:
 
 
 def test_demosaic_objective_makes_raw_frames_of_every_pattern() -> None:
-    from msimg.train.objectives import DemosaicObjective
+    from msimg.tasks.demosaic.training import DemosaicObjective
 
     clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float().repeat(16, 1, 1, 1) / 255
     objective = DemosaicObjective(mix=RECIPES["demosaic-swin-linear"].extra["mix"], noiseless_fraction=0.0)
@@ -213,7 +215,7 @@ def test_demosaic_objective_makes_raw_frames_of_every_pattern() -> None:
 def test_demosaic_objective_teaches_spaces_and_hole_layouts() -> None:
     """The shipped recipe's mix: display-referred frames (the sRGB photo sampled as it is, output kept in
     sRGB), random hole layouts of period 4 or 8, marked scattered defects and unmarked stuck pixels."""
-    from msimg.train.objectives import DemosaicObjective
+    from msimg.tasks.demosaic.training import DemosaicObjective
 
     photo_ = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float() / 255
     clean = photo_.repeat(64, 1, 1, 1)

@@ -14,36 +14,15 @@ from msimg.errors import UsageError
 Scorer = Callable[[Path, Path], dict[str, float]]
 
 
-def image_scorer(border: int) -> Scorer:
-    """PSNR/SSIM on RGB in [0, 255]; on Y with a `border` crop for super-resolution."""
+def image_score(out: Path, ref: Path) -> dict[str, float]:
+    """PSNR/SSIM on RGB in [0, 255], for tasks without a scorer of their own."""
     from msimg.io.read import read_image
-    from msimg.metrics import psnr, rgb_to_y, ssim
+    from msimg.ops.metrics import psnr, ssim
 
-    def score(out: Path, ref: Path) -> dict[str, float]:
-        a, b = read_image(out).pixels, read_image(ref).pixels
-        if a.shape != b.shape:
-            raise UsageError(f"size {a.shape} differs from the reference's {b.shape}")
-        if border and a.shape[2] >= 3:
-            a, b = rgb_to_y(a[..., :3]), rgb_to_y(b[..., :3])
-        return {"psnr": psnr(a, b, border), "ssim": ssim(a, b, border)}
-
-    return score
-
-
-def segment_score(out: Path, ref: Path) -> dict[str, float]:
-    """A label map against the annotators' segmentations (BSDS .mat or a label PNG): covering, PRI,
-    VoI and boundary precision/recall/F."""
-    from msimg.io.read import read_image
-    from msimg.segmentation.bsds import load_ground_truth
-    from msimg.segmentation.measures import segmentation_scores
-
-    labels = read_image(out).pixels
-    if labels.shape[2] != 1:
-        raise UsageError("not a label map (one channel): write it with `msimg segment --format labels`")
-    truths = load_ground_truth(ref)
-    if truths[0].shape != labels.shape[:2]:
-        raise UsageError(f"size {labels.shape[:2]} differs from the reference's {truths[0].shape}")
-    return segmentation_scores(labels[..., 0], truths)
+    a, b = read_image(out).pixels, read_image(ref).pixels
+    if a.shape != b.shape:
+        raise UsageError(f"size {a.shape} differs from the reference's {b.shape}")
+    return {"psnr": psnr(a, b), "ssim": ssim(a, b)}
 
 
 def evaluate(
@@ -75,20 +54,16 @@ def evaluate(
       msimg eval segment --input regions/ --ref BSDS500/groundTruth/test/
     """
     from msimg.io.read import SUPPORTED_SUFFIXES
-    from msimg.segmentation.bsds import GROUND_TRUTH_SUFFIXES
-    from msimg.tasks import TASKS
+    from msimg.tasks import task_module
 
-    if task not in TASKS:
-        raise UsageError(f"unknown task '{task}' (tasks: {', '.join(sorted(TASKS))})")
-    if scale < 0 or (task == "super-resolve") != (scale > 0):
-        raise UsageError(
-            "--scale N (the factor: PSNR/SSIM on Y with N pixels cropped, the papers' convention) is for "
-            "super-resolve, and super-resolve needs it"
-        )
+    own = task_module(task, "scoring")  # a task's own convention, else RGB PSNR/SSIM
+    if own is None and scale:
+        raise UsageError("--scale is for super-resolve")
+    score: Scorer = image_score if own is None else own.scorer(scale)
+    ref_suffixes = getattr(own, "REFERENCE_SUFFIXES", SUPPORTED_SUFFIXES)
     for folder in (input, ref):
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a folder")
-    ref_suffixes = GROUND_TRUTH_SUFFIXES if task == "segment" else SUPPORTED_SUFFIXES
     refs = {
         p.relative_to(ref).with_suffix(""): p
         for p in sorted(ref.rglob("*"))
@@ -97,7 +72,6 @@ def evaluate(
     outs = [p for p in sorted(input.rglob("*")) if p.suffix.lower() in SUPPORTED_SUFFIXES]
     if not outs:
         raise UsageError(f"no images in {input}")
-    score = segment_score if task == "segment" else image_scorer(scale)
     console, rows, failed = stderr_console(), [], 0
     for out in outs:
         key = out.relative_to(input).with_suffix("")

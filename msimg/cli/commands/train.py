@@ -57,18 +57,18 @@ def train(
 
     from msimg.models.weights import training_weights_dir
     from msimg.tasks import get_task
+    from msimg.tasks.recipes import objective_for, recipes, trainable
     from msimg.train.loop import train as run_training
-    from msimg.train.objectives import OBJECTIVES, objective_for
-    from msimg.train.recipes import RECIPES
 
-    if task not in OBJECTIVES:
-        raise UsageError(f"no training objective for '{task}' (trainable: {', '.join(sorted(OBJECTIVES))})")
+    if task not in trainable():
+        raise UsageError(f"no training objective for '{task}' (trainable: {', '.join(trainable())})")
+    every = recipes()
     shipped = get_task(task).default_model  # the model the task runs, not an earlier stage of it
-    first = next((n for n, r in RECIPES.items() if r.task == task), None)
-    name = recipe or (shipped if shipped in RECIPES else first)
-    if name is None or name not in RECIPES:
-        raise UsageError(f"no recipe '{name}' (recipes: {', '.join(sorted(RECIPES))})")
-    chosen = RECIPES[name]
+    first = next((n for n, r in every.items() if r.task == task), None)
+    name = recipe or (shipped if shipped in every else first)
+    if name is None or name not in every:
+        raise UsageError(f"no recipe '{name}' (recipes: {', '.join(sorted(every))})")
+    chosen = every[name]
     if chosen.task != task:
         raise UsageError(f"recipe '{name}' trains {chosen.task}, not {task}")
     overrides = {

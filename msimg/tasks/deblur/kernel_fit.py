@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from msimg import kernels
+from msimg.ops import kernels
 
 WINDOW = 128  # tile side: resolves spectral zeros of kernels up to ~40 px, averages enough tiles
 MAX_TILES = 400  # tiles spread over large images: more does not change the average

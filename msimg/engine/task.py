@@ -1,11 +1,12 @@
-"""The Task contract: what a task adds around the engine (model choice, a per-image plan)."""
+"""The contract a task plugs into the engine with: a `Task` (its options, model choice, how one image is
+restored from the engine's primitives)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -22,73 +23,100 @@ def _rgb_only(rgb: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
     return rgb
 
 
-@dataclass(frozen=True)
-class Iteration:
-    """Plug-and-play restoration (deblur with a known kernel): the model runs `passes` times over the whole
-    image, and `step(i, previous)` builds pass i's whole-image model input, (1, C_in, H, W), from the
-    previous pass's output ((1, 3, H, W), None before the first). The step sees the whole image, as a
-    Fourier-domain deconvolution must; each pass is tiled like any other."""
-
-    passes: int
-    step: Callable[[int, torch.Tensor | None], torch.Tensor]
+Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a task decided about one image before the model runs; the engine then streams the image
-    through the model band by band, so no whole-image float copy is needed.
+    """How one streamed pass of the model sees each band of rows of an image, and what becomes of it; the
+    engine streams the image band by band, so no whole-image float copy is needed.
 
-    `model_input(rgb, extra)` turns a band of rows, (1, 3, h, W) float32 in [0, 1], plus the same rows of
-    `extra` (a whole-image (1, C, H, W) tensor the task computed up front, or None) into the model input.
+    `model_input(rgb, extra)` turns a band, (1, 3, h, W) float32 in [0, 1], plus the same rows of `extra`
+    (a whole-image (1, C, H, W) tensor the task computed up front, or None) into the model input.
     `strength` < 1 blends the result with the input (models of scale 1); 0 keeps the input and runs
-    nothing. `size` is the final (width, height) when the model's own scale is not the answer.
-    `ensemble` averages the model over the 8 flips and rotations of every tile. Statistics of the whole
-    image that a tile cannot see are computed in `plan` on a `preview` and carried by `model_input` to
-    every band, or, when the model decides how (dehaze's air light), by the model's own global stage
-    (`engine.survey`).
-
-    A task whose output differs in kind from its input (demosaic: a one-channel mosaic in, RGB out) sets
+    nothing. `ensemble` averages the model over the 8 flips and rotations of every tile.
+    A pass whose output differs in kind from its input (demosaic: a one-channel mosaic in, RGB out) sets
     `channels` (output colour channels) and `dtype` (output sample type), and `finish(y)` maps each band of
     model output, (1, C_out, h, W) float32, to output colour values in [0, 1] (per pixel, so tile-safe).
-    `finalize(out)` then works on the whole finished output (segment: regions from the boundary map), and
-    `document(out)` describes the final result as data for a JSON output (segment's region table).
-    `found` is what the task found in the image and acted on (deblur's kernel), for the `--json` line.
-    `iterate` replaces `model_input` and `extra` with passes of the model over the whole image.
     """
 
     model_input: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] = _rgb_only
     extra: torch.Tensor | None = None
     strength: float = 1.0
-    size: tuple[int, int] | None = None
     ensemble: bool = False
     channels: int | None = None
     dtype: np.dtype | None = None
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None
-    finalize: Callable[[np.ndarray], np.ndarray] | None = None
-    document: Callable[[np.ndarray], dict[str, Any]] | None = None
+
+
+class Run(Protocol):
+    """One image in the engine's hands: what a task's `restore` builds its result from.
+
+    `stream(plan, progress)` is one tiled pass of the model over the image, band by band, returning the
+    whole output (input channels beyond colour, i.e. alpha, carried over); `whole(x, progress)` is one
+    tiled pass over a whole-image model input, (1, C_in, H, W), returning (1, C_out, H', W') float32 (the
+    passes of an iterative method). `progress` reports the fraction of the image done.
+    """
+
+    pixels: np.ndarray
+    colour: np.ndarray
+    progress: Progress | None
+
+    def stream(self, plan: Plan, progress: Progress | None) -> np.ndarray: ...
+
+    def whole(self, x: torch.Tensor, progress: Progress | None) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A task's result for one image: the pixels to write, what it found in the image and acted on (for
+    the `--json` line) and, for a result that is data (segment's region table), its document."""
+
+    pixels: np.ndarray
     found: dict[str, Any] | None = None
-    iterate: Iteration | None = None
+    document: dict[str, Any] | None = None
+
+
+def part(progress: Progress | None, index: int, count: int) -> Progress | None:
+    """The progress of pass `index` of `count` equal passes, as a share of the whole."""
+    return None if progress is None else lambda f: progress((index + f) / count)
+
+
+def streamed(plan: Callable[[np.ndarray, Any], Plan]) -> Callable[[Run, Any], Restored]:
+    """The restore of a task that is one streamed pass: `plan(colour, options)`, then the pass."""
+
+    def restore(run: Run, options: Any) -> Restored:
+        return Restored(run.stream(plan(run.colour, options), run.progress))
+
+    return restore
 
 
 @dataclass(frozen=True)
 class Task:
-    """A task is data plus one pure function.
+    """A task is data plus one function.
 
-    `plan(colour, options)` looks at the image's colour channels ((H, W, 1|3) uint8, uint16 or float32, as
-    decoded) and returns a `Plan`; it never touches files or devices.
+    `restore(run, options)` makes one image's result from the engine's primitives (`Run`): one streamed
+    pass (`streamed(plan)`, where `plan` looks at the image's colour channels, (H, W, 1|3) as decoded, and
+    never touches files or devices), several passes, or a stage over the whole image after them.
+    `options_type` is the task's options dataclass (its fields' metadata carry the command-line help, see
+    `msimg.tasks.fields`); `help` the command's help.
 
     A task whose inputs are not ordinary images (demosaic's RAW files) brings its own `read(path, options,
-    max_pixels) -> Image`, the file `suffixes` a folder walk should pick up, and `prepare(options, meta)`:
-    the per-image options, i.e. the user's options completed from what the file records.
+    max_pixels) -> Image` and the file `suffixes` a folder walk should pick up; `prepare(options, meta)`
+    completes the user's options from what the reader found in the file (per image).
+    `file_format(options)` fixes the output format when the options decide it (segment's json);
+    `default_format` replaces "same" when the input's own format would be wrong (dejpeg: not JPEG again).
     """
 
     name: str
     summary: str
+    help: str
     default_model: str
     options_type: type
-    plan: Callable[[np.ndarray, Any], Plan]
+    restore: Callable[[Run, Any], Restored]
     model_for: Callable[[Any], str] | None = None  # when the options pick the model (e.g. the scale)
-    file_format: Callable[[Any], str] | None = None  # when the options fix the output file's format
+    file_format: Callable[[Any], str] | None = None
+    default_format: str | None = None
     read: Callable[[Path, Any, int], Image] | None = None
     suffixes: frozenset[str] = frozenset()
     prepare: Callable[[Any, ImageMeta], Any] | None = None

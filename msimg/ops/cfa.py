@@ -259,7 +259,7 @@ def isolated_extremes(
     white balance as `balance`: neighbours are then judged as a display shows them (balanced, sRGB
     curve), where most of a normal exposure sits far above black. Runs in bands of rows, so memory stays
     bounded on any frame."""
-    from msimg.colour import srgb_encode
+    from msimg.ops.colour import srgb_encode
 
     h, w = mosaic.shape
     out = np.zeros((h, w), dtype=bool)

@@ -1,16 +1,27 @@
-"""Super-resolve: x2/x3/x4 GatedUNets with a pixel-shuffle ending; any final factor via a resize after
-(area averaging when shrinking the model's output, Lanczos when enlarging it; done by the session)."""
+"""`msimg super-resolve`'s options and help."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from msimg.errors import UsageError
-from msimg.tasks.base import Plan, Task
+from msimg.tasks.fields import option
 
 MODEL_SCALES = (2, 3, 4)
+
+SUMMARY = "Enlarge photos x2, x3, x4 (or any factor) with detail a resize cannot make."
+HELP = """Enlarge photos x2, x3 or x4 (or any factor) with detail a plain resize cannot make.
+
+Alpha is enlarged alongside; 16-bit and gray images keep their type.
+
+Examples:
+
+  msimg super-resolve photos/ -o large/ --scale 2
+
+  msimg super-resolve scan.png --outscale 3.5 --format tif
+
+  msimg super-resolve thumbs/*.jpg --scale 4 --tta -o print/
+"""
 
 
 @dataclass(frozen=True)
@@ -18,9 +29,11 @@ class SuperResolveOptions:
     """`scale` picks the model (2, 3 or 4); `outscale` the final factor (default: `scale`), reached by
     resizing the model's output; `tta` averages the 8 flips and rotations (8x the time)."""
 
-    scale: int | None = None
-    outscale: float | None = None
-    tta: bool = False
+    scale: int | None = option(None, "Model scale: 2, 3 or 4. Default: 4, or the one --outscale needs.")
+    outscale: float | None = option(
+        None, "Final scale factor, any value; the model's output is resized to it."
+    )
+    tta: bool = option(False, "Average 8 flips and rotations: a little sharper, 8x slower.", flag="--tta")
 
     def __post_init__(self) -> None:
         if self.scale is not None and self.scale not in MODEL_SCALES:
@@ -40,23 +53,3 @@ class SuperResolveOptions:
     @property
     def final_scale(self) -> float:
         return self.outscale if self.outscale is not None else float(self.model_scale)
-
-
-def model_for(options: SuperResolveOptions) -> str:
-    return f"sr-x{options.model_scale}"
-
-
-def plan(colour: np.ndarray, options: SuperResolveOptions) -> Plan:
-    h, w = colour.shape[:2]
-    size = (max(1, round(w * options.final_scale)), max(1, round(h * options.final_scale)))
-    return Plan(size=size, ensemble=options.tta)
-
-
-TASK = Task(
-    name="super-resolve",
-    summary="Enlarge photos x2, x3, x4 (or any factor) with detail a resize cannot make.",
-    default_model="sr-x4",
-    options_type=SuperResolveOptions,
-    plan=plan,
-    model_for=model_for,
-)

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-from msimg.errors import UsageError
-from msimg.tasks.base import Plan, Task, sample_rows
-
-MAX_SIGMA = 75.0  # the highest level the model was trained on, on the 8-bit scale
-
-
-@dataclass(frozen=True)
-class DenoiseOptions:
-    """`sigma` on the 8-bit scale (0-75), None = estimate per image; `strength` blends with the input."""
-
-    sigma: float | None = None
-    strength: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.sigma is not None and not 0 <= self.sigma <= MAX_SIGMA:
-            raise UsageError(f"--sigma must be 'auto' or 0-75 on the 8-bit scale, got {self.sigma:g}")
-        if not 0 <= self.strength <= 1:
-            raise UsageError(f"--strength must be within 0-1, got {self.strength:g}")
+from msimg.engine.task import Plan, Task, sample_rows, streamed
+from msimg.tasks.denoise.options import HELP, MAX_SIGMA, SUMMARY, DenoiseOptions
 
 
 def estimate_sigma(rgb: np.ndarray) -> float:
@@ -82,8 +64,9 @@ def plan(colour: np.ndarray, options: DenoiseOptions) -> Plan:
 
 TASK = Task(
     name="denoise",
-    summary="Remove sensor and Gaussian noise, colour or gray, any level.",
+    summary=SUMMARY,
+    help=HELP,
     default_model="denoise-gunet",
     options_type=DenoiseOptions,
-    plan=plan,
+    restore=streamed(plan),
 )

@@ -16,18 +16,19 @@ own. The denoiser knows photos far better than a network trained to clean up aft
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from msimg import kernel_fit, kernels
-from msimg.deconv import DataStep
+from msimg.engine.task import Plan, Restored, Run, Task, part, sample_rows, to_tensor
 from msimg.errors import MsimgError, UsageError
-from msimg.tasks import denoise
-from msimg.tasks.base import Iteration, Plan, Task, sample_rows, to_tensor
-from msimg.tasks.denoise import estimate_sigma
+from msimg.ops import kernels
+from msimg.tasks.deblur import kernel_fit
+from msimg.tasks.deblur.deconv import DataStep
+from msimg.tasks.deblur.options import HELP, NETWORK, SUMMARY, DeblurOptions
+from msimg.tasks.denoise import task as denoise
+from msimg.tasks.denoise.task import estimate_sigma
 
 WIENER_REG = 2e-3  # gradient-prior weight: holds 8-bit quantisation and mild noise down (training input)
 # DPIR's settings for deblurring: passes, the denoiser's first level, and lambda, which weighs the prior
@@ -39,7 +40,6 @@ TRADE_OFF = 0.23
 # 2, 5, 10 conjugate-gradient steps 30.30, 30.71, 30.75 (motion blur gains most; 10 costs 13% more time).
 NOISE_FLOOR = 1 / 255  # 8-bit rounding and a little sensor noise are always there
 CG_STEPS = 10  # per data step, each warm-started from the last solution
-NETWORK = "network"  # --kernel value that runs the blind network
 
 
 def load_kernel(spec: str) -> torch.Tensor:
@@ -64,55 +64,54 @@ def load_kernel(spec: str) -> torch.Tensor:
     return torch.from_numpy(padded / padded.sum())
 
 
-@dataclass(frozen=True)
-class DeblurOptions:
-    """`kernel` None identifies the kernel per image; a spec or PSF image is the kernel; "network" runs
-    the blind network."""
-
-    kernel: str | None = None
-    psf: torch.Tensor | None = field(default=None, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.kernel not in (None, NETWORK):
-            object.__setattr__(self, "psf", load_kernel(self.kernel))  # checked before any file is read
-
-
 def model_input(estimate: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) estimate and blurred image -> the (N, 6, H, W) network input (shared with training)."""
     return torch.cat([estimate.clamp(0, 1), blurred], dim=1)
 
 
-def plan(colour: np.ndarray, options: DeblurOptions) -> Plan:
+def _given(rgb: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+    """The model input the last pass computed whole: the rows of `extra`."""
+    assert extra is not None
+    return extra
+
+
+def restore(run: Run, options: DeblurOptions) -> Restored:
     """Network: it sees the blurred image twice. Otherwise the splitting's passes, each a data step over
-    the whole image and then the denoiser, tiled like any model."""
+    the whole image and then the denoiser, tiled like any model; the last pass streams into the output."""
     if options.kernel == NETWORK:
-        return Plan(model_input=lambda rgb, _: model_input(rgb, rgb))
+        return Restored(run.stream(Plan(model_input=lambda rgb, _: model_input(rgb, rgb)), run.progress))
     from msimg.io.convert import to_float
 
+    colour = run.colour
     blurred = to_tensor(to_float(colour)[0])
     psf, found = options.psf, None
     if psf is None:  # reported: the kernel deconvolved (None: left alone) and the best fit
         fit = kernel_fit.identify(blurred[0].mean(0))
         found = {"kernel": None, "fitted": None if fit is None else fit.spec}
         if fit is None or fit.negligible or not fit.distinct:  # nothing (sure) to undo: the image as it is
-            return Plan(strength=0.0, found=found)
+            if run.progress is not None:
+                run.progress(1.0)
+            return Restored(run.pixels.copy(), found=found)
         psf, found["kernel"] = fit.kernel, fit.spec
     sigma = min(max(estimate_sigma(sample_rows(colour)), NOISE_FLOOR), FIRST_LEVEL)
     levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
     data = DataStep(blurred, psf, CG_STEPS)
-
-    def step(i: int, previous: torch.Tensor | None) -> torch.Tensor:
+    previous = None
+    for i in range(PASSES):
         x = data(blurred if previous is None else previous, TRADE_OFF * sigma**2 / levels[i] ** 2)
-        return denoise.model_input(x, torch.tensor([denoise.model_level(levels[i], colour.shape[2])]))
-
-    return Plan(iterate=Iteration(PASSES, step), found=found)
+        x = denoise.model_input(x, torch.tensor([denoise.model_level(levels[i], colour.shape[2])]))
+        if i < PASSES - 1:
+            previous = run.whole(x, part(run.progress, i, PASSES))
+    out = run.stream(Plan(model_input=_given, extra=x), part(run.progress, PASSES - 1, PASSES))
+    return Restored(out, found=found)
 
 
 TASK = Task(
     name="deblur",
-    summary="Sharpen out-of-focus and shaken photos, blind or with a known kernel.",
+    summary=SUMMARY,
+    help=HELP,
     default_model="denoise-gunet",
     model_for=lambda options: "deblur-gunet" if options.kernel == NETWORK else "denoise-gunet",
     options_type=DeblurOptions,
-    plan=plan,
+    restore=restore,
 )

@@ -17,7 +17,7 @@ from scipy import ndimage
 from skimage.morphology import thin
 
 from msimg.errors import UsageError
-from msimg.segmentation.bsds import boundaries_of
+from msimg.tasks.segment.bsds import boundaries_of
 
 __all__ = [
     "BSDS_MAX_DIST",

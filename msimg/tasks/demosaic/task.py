@@ -4,7 +4,7 @@ The reader keeps the mosaic as stored (integers of the file's bit depth) and wha
 (pattern, black and white levels, white balance, colour matrix); `prepare` puts those facts beside the
 user's options, where the user's own values win; a layout no file names is read from the values
 (`cfa.detect`). `plan` turns them into a per-site gain and offset, so every band reaches the model as
-levelled values with the pattern's site channels (`msimg.cfa.sites`) and the input space. Linear sensor
+levelled values with the pattern's site channels (`msimg.ops.cfa.sites`) and the input space. Linear sensor
 data is white-balanced on the way in, and `finish` applies the colour matrix and the output transfer curve
 to the model's linear RGB; a display-referred (sRGB) mosaic is already balanced and encoded, and the model
 answers in sRGB. Tiles start on multiples of the pattern period, so they stay in phase.
@@ -14,106 +14,26 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from msimg import cfa
-from msimg.colour import srgb_decode, srgb_encode
+from msimg.engine.task import Plan, Restored, Run, Task
 from msimg.errors import ImageReadError, UsageError
 from msimg.io.image import Image, ImageMeta
-from msimg.io.raw import RAW_SUFFIXES, RawFrame, RawLayout, develop_with_libraw, read_raw
-from msimg.tasks.base import Plan, Task
-
-METHODS = {"net": "demosaic-swin", "classic": "demosaic-classic", "libraw": "demosaic-libraw"}
-SPACES = ("srgb", "linear")
-INPUT_SPACES = ("linear", "srgb")  # the index is the model's space channel
-MASK_MODES = ("replace", "add")
-WB_ON_SRGB = "--wb applies to linear sensor data, and a display-referred (sRGB) mosaic is balanced already"
-MAX_MASK_PERIOD = 64  # a smaller mask is one period of the layout
-
-
-@dataclass(frozen=True)
-class DemosaicOptions:
-    """What the user says; None = take it from the file, else the default.
-
-    `width`, `height`, `bit_depth`, `packed` describe headerless files; `black_level` and `white_level` are
-    in the file's raw units; `wb` are R, G, B gains; `mask` a PNG/.npy of the holes (non-zero = missing),
-    one period of the layout (a tile from the top-left corner) or the whole frame, which replaces the
-    pattern's own holes or adds to them (`mask_mode`); `defects` finds dead and hot pixels nobody marked
-    (`cfa.isolated_extremes`) and adds them to the holes. `input_space` is what the values are: linear sensor
-    data or a display-referred sRGB mosaic (None: the file's kind says, else linear). `frame` holds what
-    the file itself records (set per image).
-    """
-
-    method: str = "net"
-    pattern: str | None = None
-    width: int | None = None
-    height: int | None = None
-    bit_depth: int | None = None
-    packed: bool = False
-    black_level: float | None = None
-    white_level: float | None = None
-    wb: tuple[float, float, float] | None = None
-    mask: Path | None = None
-    mask_mode: str = "replace"
-    defects: bool = True
-    input_space: str | None = None
-    output_space: str = "srgb"
-    output_depth: int = 16
-    frame: RawFrame | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{self.method}'")
-        if self.pattern is not None and self.pattern not in cfa.PATTERNS:
-            raise UsageError(f"--pattern must be one of {', '.join(cfa.PATTERNS)}, got '{self.pattern}'")
-        if self.output_space not in SPACES:
-            raise UsageError(f"--output-space must be srgb or linear, got '{self.output_space}'")
-        if self.input_space is not None and self.input_space not in INPUT_SPACES:
-            raise UsageError(f"--input-space must be linear or srgb, got '{self.input_space}'")
-        if self.mask_mode not in MASK_MODES:
-            raise UsageError(f"--mask-mode must be replace or add, got '{self.mask_mode}'")
-        if self.input_space == "srgb" and self.wb is not None:
-            raise UsageError(f"{WB_ON_SRGB}; drop --wb")
-        if self.output_depth not in (8, 16):
-            raise UsageError(f"--output-depth must be 8 or 16, got {self.output_depth}")
-        if self.bit_depth is not None and self.bit_depth not in (8, 10, 12, 14, 16):
-            raise UsageError(f"--bit-depth must be 8, 10, 12, 14 or 16, got {self.bit_depth}")
-        if self.wb is not None and (len(self.wb) != 3 or min(self.wb) <= 0):
-            raise UsageError(f"--wb takes three positive gains R,G,B, got {self.wb}")
-        if self.black_level is not None and self.black_level < 0:
-            raise UsageError(f"--black-level must be 0 or more, got {self.black_level:g}")
-        if self.white_level is not None and self.white_level <= 0:
-            raise UsageError(f"--white-level must be above 0, got {self.white_level:g}")
-        if None not in (self.black_level, self.white_level) and self.black_level >= self.white_level:
-            raise UsageError(
-                f"--black-level {self.black_level:g} must be below --white-level {self.white_level:g}"
-            )
-        if self.mask is not None and not Path(self.mask).is_file():
-            raise UsageError(f"--mask {self.mask}: file not found")
-        self.layout()  # checks the headerless-file options once, before any file is read
-        if self.method == "libraw":
-            ignored = {
-                "--pattern": self.pattern,
-                "--width/--height": self.width,
-                "--bit-depth": self.bit_depth,
-                "--packed": self.packed or None,
-                "--black-level": self.black_level,
-                "--white-level": self.white_level,
-                "--mask": self.mask,
-                "--input-space": self.input_space,
-                "--mask-mode": None if self.mask_mode == "replace" else self.mask_mode,
-                "--no-defects": None if self.defects else True,
-            }
-            given = [name for name, value in ignored.items() if value is not None]
-            if given:
-                raise UsageError(f"--method libraw takes everything from the file; drop {', '.join(given)}")
-
-    def layout(self) -> RawLayout:
-        return RawLayout(self.width, self.height, self.bit_depth, self.packed)
+from msimg.io.raw import RAW_SUFFIXES, develop_with_libraw, read_raw
+from msimg.ops import cfa
+from msimg.ops.colour import srgb_decode, srgb_encode
+from msimg.tasks.demosaic.options import (
+    HELP,
+    INPUT_SPACES,
+    MAX_MASK_PERIOD,
+    METHODS,
+    SUMMARY,
+    WB_ON_SRGB,
+    DemosaicOptions,
+)
 
 
 def read(path: Path, options: DemosaicOptions, max_pixels: int) -> Image:
@@ -220,9 +140,10 @@ def _holes(pattern: str, height: int, width: int, options: DemosaicOptions) -> t
     return mask, f"{mask.mean():.2%} of pixels (--mask, {options.mask_mode})"
 
 
-def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
+def plan(colour: np.ndarray, options: DemosaicOptions) -> tuple[Plan, dict[str, str] | None]:
+    """The pass over the mosaic, and what was found about it (None: LibRaw developed it)."""
     if options.method == "libraw":
-        return _libraw_plan(colour, options)
+        return _libraw_plan(colour, options), None
     if colour.shape[2] != 1:
         raise ImageReadError("demosaic takes a one-channel mosaic, got a colour image")
     frame = options.frame
@@ -293,16 +214,21 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> Plan:
         channels=3,
         dtype=np.dtype(np.uint16 if options.output_depth == 16 else np.uint8),
         finish=finish,
-        found=found,
-    )
+    ), found
+
+
+def restore(run: Run, options: DemosaicOptions) -> Restored:
+    pass_, found = plan(run.colour, options)
+    return Restored(run.stream(pass_, run.progress), found=found)
 
 
 TASK = Task(
     name="demosaic",
-    summary="RAW mosaics -> RGB: event-camera Quad-Bayer frames with holes, Quad-Bayer, Bayer, camera RAW.",
+    summary=SUMMARY,
+    help=HELP,
     default_model=METHODS["net"],
     options_type=DemosaicOptions,
-    plan=plan,
+    restore=restore,
     model_for=lambda options: METHODS[options.method],
     read=read,
     suffixes=RAW_SUFFIXES,

@@ -1,24 +1,22 @@
 """Segment: class-agnostic regions with accurate borders, at the granularity the user picks.
 
 The boundary network runs tiled like every model; the regions are then formed once over the whole
-boundary map (`Plan.finalize`): watershed basins merged in order of the boundary strength between them,
+boundary map (`restore`): watershed basins merged in order of the boundary strength between them,
 a hierarchy cut at exactly `segments` regions or at `threshold`. Superpixels (SLIC, Felzenszwalb) are
 the comparison methods; they need no network, so their model is the identity and they work on the image.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from msimg.engine.task import Plan, Restored, Run, Task
 from msimg.errors import UsageError
 from msimg.io.convert import to_float
-from msimg.tasks.base import Plan, Task
+from msimg.tasks.segment.options import HELP, METHODS, SUMMARY, SegmentOptions
 
-METHODS = {"net": "segment-boundary", "slic": "segment-superpixels", "felzenszwalb": "segment-superpixels"}
-KINDS = ("labels", "overlay", "boundaries", "json")
 DEFAULT_THRESHOLD = 0.5  # the hierarchy's cut when neither --segments nor --threshold is given
 DEFAULT_SUPERPIXELS = 200
 SUPERPIXEL_PARAMS: dict[str, dict[str, float]] = {  # tuned on training images by `make bench`
@@ -28,43 +26,9 @@ SUPERPIXEL_PARAMS: dict[str, dict[str, float]] = {  # tuned on training images b
 BORDER = (255, 40, 40)  # overlay border colour, 8-bit RGB
 
 
-@dataclass(frozen=True)
-class SegmentOptions:
-    """`method` net | slic | felzenszwalb; `segments` exact region count or `threshold` on the boundary
-    strength (net); `kind` of output: labels (16-bit label map), overlay, boundaries (soft map) or json."""
-
-    method: str = "net"
-    segments: int | None = None
-    threshold: float | None = None
-    kind: str = "labels"
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{self.method}'")
-        if self.kind not in KINDS:
-            raise UsageError(f"--format must be one of {', '.join(KINDS)}, got '{self.kind}'")
-        if self.segments is not None and self.threshold is not None:
-            raise UsageError("give --segments or --threshold, not both")
-        if self.segments is not None and not 1 <= self.segments <= 65535:
-            raise UsageError(f"--segments must be within 1-65535, got {self.segments}")
-        if self.threshold is not None and not 0 <= self.threshold <= 1:
-            raise UsageError(f"--threshold must be within 0-1, got {self.threshold:g}")
-        if self.method != "net" and self.threshold is not None:
-            raise UsageError(
-                "--threshold cuts the boundary hierarchy of --method net; superpixels (slic) take --segments"
-            )
-        if self.method == "felzenszwalb" and self.segments is not None:
-            raise UsageError(
-                "--method felzenszwalb finds its own number of regions; --segments is for net (exact) and "
-                "slic (about that many)"
-            )
-        if self.method != "net" and self.kind == "boundaries":
-            raise UsageError("--format boundaries is the network's boundary map; use --method net")
-
-
 def regions(boundary: np.ndarray, options: SegmentOptions) -> np.ndarray:
     """(H, W) boundary probability -> (H, W) contiguous labels from the merge hierarchy."""
-    from msimg.segmentation.regions import build_hierarchy, cut, initial_regions
+    from msimg.tasks.segment.regions import build_hierarchy, cut, initial_regions
 
     hierarchy = build_hierarchy(initial_regions(boundary), boundary)
     if options.segments is not None:
@@ -74,7 +38,7 @@ def regions(boundary: np.ndarray, options: SegmentOptions) -> np.ndarray:
 
 
 def superpixel_labels(colour: np.ndarray, options: SegmentOptions) -> np.ndarray:
-    from msimg.segmentation.regions import superpixels
+    from msimg.tasks.segment.regions import superpixels
 
     rgb = np.repeat(colour, 3, axis=2) if colour.shape[2] == 1 else colour
     rgb8 = np.round(np.clip(to_float(rgb)[0], 0, 1) * 255).astype(np.uint8)
@@ -84,7 +48,7 @@ def superpixel_labels(colour: np.ndarray, options: SegmentOptions) -> np.ndarray
 
 def overlay(colour: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The image (its own dtype and channels) with region borders painted in `BORDER`."""
-    from msimg.segmentation.bsds import boundaries_of
+    from msimg.tasks.segment.bsds import boundaries_of
 
     out = colour.copy()
     top = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(colour.dtype, 1.0)
@@ -122,43 +86,32 @@ def region_table(labels: np.ndarray, colour: np.ndarray) -> dict[str, Any]:
     }
 
 
-def plan(colour: np.ndarray, options: SegmentOptions) -> Plan:
+def restore(run: Run, options: SegmentOptions) -> Restored:
+    """The boundary map in one streamed pass, then the regions over the whole of it."""
+    colour = run.colour
     dtype = np.dtype(np.uint16 if colour.dtype == np.uint16 else np.uint8)
-
-    def labels_of(out: np.ndarray) -> np.ndarray:
-        if options.method == "net":
-            return regions(out[..., 0], options)
-        return superpixel_labels(colour, options)
-
-    def finalize(out: np.ndarray) -> np.ndarray:
-        out = out[..., :1]  # the boundary map (an input's alpha is not carried into regions)
-        if options.kind == "boundaries":
-            top = np.iinfo(dtype).max
-            return np.round(np.clip(out, 0, 1) * top).astype(dtype)
-        labels = labels_of(out)
-        if labels.dtype != np.uint16:
-            raise UsageError(
-                f"{int(labels.max()) + 1} regions do not fit a 16-bit label map; give --segments"
-            )
-        if options.kind == "overlay":
-            return overlay(colour, labels)
-        return labels[..., None]
-
-    document = None
-    if options.kind == "json":
-
-        def document(labels: np.ndarray) -> dict[str, Any]:
-            return region_table(labels[..., 0], colour)
-
-    return Plan(channels=1, dtype=np.dtype(np.float32), finalize=finalize, document=document)
+    boundary = run.stream(Plan(channels=1, dtype=np.dtype(np.float32)), run.progress)[..., :1]
+    if options.kind == "boundaries":  # an input's alpha is not carried into the map or the regions
+        return Restored(np.round(np.clip(boundary, 0, 1) * np.iinfo(dtype).max).astype(dtype))
+    if options.method == "net":
+        labels = regions(boundary[..., 0], options)
+    else:
+        labels = superpixel_labels(colour, options)
+    if labels.dtype != np.uint16:
+        raise UsageError(f"{int(labels.max()) + 1} regions do not fit a 16-bit label map; give --segments")
+    if options.kind == "overlay":
+        return Restored(overlay(colour, labels))
+    document = region_table(labels, colour) if options.kind == "json" else None
+    return Restored(labels[..., None], document=document)
 
 
 TASK = Task(
     name="segment",
-    summary="Split photos into regions with accurate borders: label maps, overlays, boundary maps, tables.",
+    summary=SUMMARY,
+    help=HELP,
     default_model=METHODS["net"],
     options_type=SegmentOptions,
-    plan=plan,
+    restore=restore,
     model_for=lambda options: METHODS[options.method],
     file_format=lambda options: {"json": "json", "overlay": "same"}.get(options.kind, "png"),
 )

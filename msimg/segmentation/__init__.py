@@ -1,1 +1,0 @@
-"""Class-agnostic segmentation: regions from boundary maps, superpixels, and the BSDS measures."""

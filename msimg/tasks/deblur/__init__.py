@@ -1,0 +1,1 @@
+"""The deblur task (see msimg.tasks)."""

@@ -1,0 +1,1 @@
+"""The dehaze task (see msimg.tasks)."""

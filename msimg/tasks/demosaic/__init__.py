@@ -1,0 +1,1 @@
+"""The demosaic task (see msimg.tasks)."""

@@ -1,0 +1,236 @@
+"""How demosaic's network is trained: synthetic RAW frames from photos, linear and display-referred."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from msimg.models.swin_demosaic import SwinDemosaicConfig
+from msimg.ops import cfa
+from msimg.ops.colour import srgb_decode, srgb_encode
+from msimg.tasks.demosaic.task import model_input
+from msimg.train.degrade import random_holes, raw_capture, scattered, stuck_pixels
+from msimg.train.loop import Recipe
+from msimg.train.losses import pixel_focus
+from msimg.train.objectives import Plain
+
+VALIDATION_RAW = {"evs": "quad-bayer-evs", "bayer": "bayer-rggb"}
+VALIDATION_GAINS = (2.0, 1.0, 1.6)  # a daylight-like sensor response: red and blue read low
+
+
+def period8_tile() -> np.ndarray:
+    """One period of a fixed hole layout of period 8 (1 site in 8 missing, at R, G and B sites alike),
+    for validation and the benchmark: one layout no training draw is meant to repeat."""
+    tile = np.zeros((8, 8), dtype=bool)
+    tile[np.arange(8), (3 * np.arange(8) + 1) % 8] = True
+    return tile
+
+
+class DemosaicObjective(Plain):
+    """Synthetic RAW frames from photos (docs/hybridevs-research.md, EVENT_RAW.md).
+
+    Linear frames: sRGB undone to linear light, a random white balance divided out, the CFA sampled
+    (`mix`, pattern kind -> share: HybridEVS Quad-Bayer with event holes, plain Quad-Bayer and Bayer of any
+    phase, so one model serves every pattern), shot and read noise on all but `noiseless_fraction` of the
+    frames, 10 or 12 bits; the model input re-applies the white balance as the task does. Display-referred
+    frames (`srgb_fraction` of them): the sRGB photo itself sampled, as the MIPI HybridEVS files and the
+    demosaic benchmarks make their mosaics, with Gaussian read noise. `layout_fraction` of the frames get a
+    random hole layout instead of the pattern's (period 4 or 8, up to 20 % of sites), `marked_defects` is
+    the highest rate of scattered holes marked in the mask (half the frames), `stuck` the highest rate of
+    unmarked pixels reading 0 or full scale (half the frames). Loss and metrics on sRGB (the linear output
+    encoded), with the pixel-focus loss. All settings come from the recipe's `extra`, so the manifest
+    records them."""
+
+    def __init__(
+        self,
+        mix: dict[str, float],
+        noiseless_fraction: float,
+        srgb_fraction: float = 0.0,
+        layout_fraction: float = 0.0,
+        marked_defects: float = 0.0,
+        stuck: float = 0.0,
+    ) -> None:
+        unknown = set(mix) - {"quad-bayer-evs", "quad-bayer", "bayer"}
+        if unknown:
+            raise ValueError(f"demosaic training mix: unknown pattern kinds {sorted(unknown)}")
+        self.mix, self.noiseless_fraction = mix, noiseless_fraction
+        self.srgb_fraction, self.layout_fraction = srgb_fraction, layout_fraction
+        self.marked_defects, self.stuck = marked_defects, stuck
+
+    def present(self, output: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+
+        return torch.where(x[:, 5:6, :1, :1] > 0.5, output, srgb_encode(output))
+
+    def loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return pixel_focus(pred, target)
+
+    def _holes(self, pattern: str, height: int, width: int, gen: torch.Generator) -> np.ndarray | None:
+        """A frame's hole map, None for the pattern's own. Every draw is guarded by its setting, so a
+        recipe without these settings draws exactly what it drew before they existed."""
+
+        holes = None
+        if self.layout_fraction and torch.rand(1, generator=gen).item() < self.layout_fraction:
+            holes = random_holes(height, width, gen)
+        if self.marked_defects and torch.rand(1, generator=gen).item() < 0.5:
+            rate = self.marked_defects * torch.rand(1, generator=gen).item()
+            own = cfa.repeat(cfa.holes(pattern), height, width) if holes is None else holes
+            holes = own | scattered(height, width, rate, gen)
+        return holes
+
+    def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        n, _, h, w = clean.shape
+        names, weights = zip(*self.mix.items(), strict=True)
+        picks = torch.multinomial(torch.tensor(weights), n, replacement=True, generator=gen).tolist()
+        bayers = ("bayer-rggb", "bayer-bggr", "bayer-grbg", "bayer-gbrg")
+        phases = torch.randint(0, 4, (n,), generator=gen).tolist()
+        patterns = [
+            bayers[ph] if names[k] == "bayer" else names[k] for k, ph in zip(picks, phases, strict=True)
+        ]
+        gains = torch.ones(n, 3)
+        gains[:, 0] = 1.2 + 1.4 * torch.rand(n, generator=gen)
+        gains[:, 2] = 1.2 + 1.4 * torch.rand(n, generator=gen)
+        # log-uniform sensor noise: shot 1e-4..1e-2 (variance per unit signal), read std 1e-4..3e-3
+        shot = (-9.2 + 4.6 * torch.rand(n, generator=gen)).exp()
+        read = (-9.2 + 3.5 * torch.rand(n, generator=gen)).exp()
+        quiet = torch.rand(n, generator=gen) < self.noiseless_fraction
+        shot, read = torch.where(quiet, 0.0, shot), torch.where(quiet, 0.0, read)
+        bits = 10 if torch.rand(1, generator=gen).item() < 0.5 else 12
+        # each new setting draws only when set, so the linear-only recipe reproduces its weights
+        srgb = torch.zeros(n, dtype=torch.bool)
+        if self.srgb_fraction:  # display-referred: gains of 1, Gaussian read noise of 1e-3..2e-2
+            srgb = torch.rand(n, generator=gen) < self.srgb_fraction
+            gains = torch.where(srgb[:, None], 1.0, gains)
+            shot = torch.where(srgb, 0.0, shot)
+            read = torch.where(srgb & ~quiet, (-6.9 + 3.0 * torch.rand(n, generator=gen)).exp(), read)
+        missing = [self._holes(p, h, w, gen) for p in patterns]
+        stuck = None
+        if self.stuck:
+            some = torch.rand(n, generator=gen) < 0.5
+            stuck = torch.where(some, self.stuck * torch.rand(n, generator=gen), 0.0)
+        spaces = ["srgb" if s else "linear" for s in srgb.tolist()]
+        x = _raw_input(clean, patterns, gains, shot, read, bits, gen, spaces, missing, stuck)
+        return x, clean
+
+    def validation_cases(
+        self, clean: torch.Tensor, index: int
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+        """Noise-free 10-bit frames, each validation image as HybridEVS and as Bayer: linear with
+        daylight-like gains and, for a model that reads both spaces, display-referred, plus Quad-Bayer with
+        the period-8 layout."""
+
+        gen = torch.Generator().manual_seed(index)
+        gains, ones = torch.tensor([VALIDATION_GAINS]), torch.ones(1, 3)
+        zero = torch.zeros(1)
+        cases = [
+            (kind, _raw_input(clean, [pattern], gains, zero, zero, 10, gen), clean)
+            for kind, pattern in VALIDATION_RAW.items()
+        ]
+        if self.srgb_fraction:
+            cases += [
+                (f"srgb_{kind}", _raw_input(clean, [pattern], ones, zero, zero, 10, gen, ["srgb"]), clean)
+                for kind, pattern in VALIDATION_RAW.items()
+            ]
+            holes = [cfa.repeat(period8_tile(), *clean.shape[2:])]
+            p8 = _raw_input(clean, ["quad-bayer"], ones, zero, zero, 10, gen, ["srgb"], holes)
+            cases.append(("srgb_p8", p8, clean))
+        return cases
+
+
+def _raw_input(
+    clean: torch.Tensor,
+    patterns: list[str],
+    gains: torch.Tensor,
+    shot: torch.Tensor,
+    read: torch.Tensor,
+    bits: int,
+    gen: torch.Generator,
+    spaces: list[str] | None = None,
+    missing: list[np.ndarray | None] | None = None,
+    stuck: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """sRGB crops -> the demosaic model input the task would build from their RAW capture, in each
+    image's space (`spaces`, default linear), with its hole layout (`missing`, default the pattern's) and
+    a share of unmarked stuck pixels (`stuck`)."""
+
+    spaces = spaces or ["linear"] * len(patterns)
+    display = torch.tensor([s == "srgb" for s in spaces]).view(-1, 1, 1, 1)
+    scene = torch.where(display, clean, srgb_decode(clean))
+    raw, sites = raw_capture(scene, patterns, gains, shot, read, bits, gen, missing)
+    if stuck is not None:
+        raw = stuck_pixels(raw, stuck, gen)
+    inputs = []
+    for i, pattern in enumerate(patterns):
+        site_gain = gains[i].double()[torch.from_numpy(cfa.layout(pattern))].float()
+        offset = torch.zeros_like(site_gain)
+        inputs.append(model_input(raw[i : i + 1], site_gain, offset, sites[i : i + 1], spaces[i]))
+    return torch.cat(inputs)
+
+
+def objective(recipe: Recipe) -> DemosaicObjective:
+    return DemosaicObjective(**recipe.extra)
+
+
+RECIPES: dict[str, Recipe] = {}
+
+# Demosaic, first stage: windowed attention on the 4x4-folded mosaic and convolutions at H/2 for the fine
+# detail, a residual over the classical pipeline with Menon's interpolation, trained on synthetic linear RAW
+# frames of every supported pattern (HybridEVS half the time, Bayer 40 %) with the pixel-focus loss.
+RECIPES["demosaic-swin-linear"] = Recipe(
+    name="demosaic-swin-linear",
+    task="demosaic",
+    architecture="swin-demosaic",
+    config=asdict(SwinDemosaicConfig(base="menon", local=48)),
+    data=("../shared/data/photos", "../shared/data/bsds500-train/images"),
+    steps=10000,  # ~0.46 s/step on 2 cores: about 80 min
+    extra={"mix": {"quad-bayer-evs": 0.5, "quad-bayer": 0.1, "bayer": 0.4}, "noiseless_fraction": 0.5},
+    batch=8,
+    crop=128,
+    lr=5e-4,
+    seed=0,
+    val_fraction=0.1,
+    val_every=1000,
+    bf16=False,
+)
+
+# Demosaic, shipped: the first stage taught the input space (a channel it reads; its weights start at 0)
+# and holes as data. Half the frames are display-referred (the MIPI HybridEVS files and the demosaic
+# benchmarks sample the sRGB photo itself; run through the linear model after decoding, such mosaics
+# scored 3.5 dB under the same model fed them as they are, 2026-12-06), half the frames get a random hole
+# layout, and unmarked dead and hot pixels (up to 0.2 %) teach it to ignore what nobody masked.
+RECIPES["demosaic-swin"] = replace(
+    RECIPES["demosaic-swin-linear"],
+    name="demosaic-swin",
+    config=asdict(SwinDemosaicConfig(base="menon", local=48, spaces=True)),
+    steps=5000,
+    lr=3e-4,
+    init="weights/demosaic-swin-linear.safetensors",
+    extra={
+        **RECIPES["demosaic-swin-linear"].extra,
+        "srgb_fraction": 0.5,
+        "layout_fraction": 0.5,
+        "marked_defects": 0.002,
+        "stuck": 0.002,
+    },
+)
+
+# Models without weights: their manifest entries are written, not trained.
+ANALYTIC: dict[str, dict[str, Any]] = {
+    "demosaic-classic": {
+        "task": "demosaic",
+        "architecture": "classic-demosaic",
+        "config": {},
+        "reference": "event pixels filled from their same-colour quad-mates; Quad-Bayer -> Bayer by swapping "
+        "rows and columns 1 and 2 of each 4x4 tile; Malvar, He, Cutler: High-quality linear interpolation "
+        "for demosaicing of Bayer-patterned color images (ICASSP 2004)",
+    },
+    "demosaic-libraw": {
+        "task": "demosaic",
+        "architecture": "identity",
+        "config": {},
+        "reference": "LibRaw's own development through rawpy (its default demosaic, AHD for Bayer; its "
+        "colour matrix), for comparison; the model passes the developed image through",
+    },
+}

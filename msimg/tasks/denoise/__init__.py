@@ -1,0 +1,1 @@
+"""The denoise task (see msimg.tasks)."""

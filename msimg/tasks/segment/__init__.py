@@ -1,0 +1,1 @@
+"""The segment task (see msimg.tasks)."""

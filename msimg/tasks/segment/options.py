@@ -1,0 +1,73 @@
+"""`msimg segment`'s options and help."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from msimg.errors import UsageError
+from msimg.tasks.fields import option
+
+METHODS = {"net": "segment-boundary", "slic": "segment-superpixels", "felzenszwalb": "segment-superpixels"}
+KINDS = ("labels", "overlay", "boundaries", "json")
+
+SUMMARY = "Split photos into regions with accurate borders: label maps, overlays, boundary maps, tables."
+HELP = """Split photos into regions with accurate borders, class-agnostic, at the granularity you pick.
+
+The boundary network runs tile by tile; the regions are formed once over the whole boundary map,
+from a hierarchy of merges (weakest border first), so --segments N gives exactly N regions.
+
+Examples:
+
+  msimg segment photos/ -o regions/ --segments 20
+
+  msimg segment cat.jpg --format overlay --threshold 0.3
+
+  msimg segment shots/ -o tables/ --format json --segments 50
+"""
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """`method` net | slic | felzenszwalb; `segments` exact region count or `threshold` on the boundary
+    strength (net); `kind` of output: labels (16-bit label map), overlay, boundaries (soft map) or json."""
+
+    method: str = option("net", "net (learned boundaries + region hierarchy), slic or felzenszwalb.")
+    segments: int | None = option(
+        None,
+        "Regions: exactly this many with net (fewer only if the image has fewer), about this many with "
+        "slic; felzenszwalb finds its own number.",
+    )
+    threshold: float | None = option(
+        None, "Merge every border up to this strength (0-1; net). Default 0.5 without --segments."
+    )
+    kind: str = option(
+        "labels",
+        "labels (16-bit PNG label map, 0..N-1), overlay (the photo with region borders), boundaries (the "
+        "soft boundary map) or json (area, bounding box, mean colour per region).",
+        flag="--format",
+        replaces="fmt",
+        panel="Output",
+    )
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise UsageError(f"--method must be one of {', '.join(METHODS)}, got '{self.method}'")
+        if self.kind not in KINDS:
+            raise UsageError(f"--format must be one of {', '.join(KINDS)}, got '{self.kind}'")
+        if self.segments is not None and self.threshold is not None:
+            raise UsageError("give --segments or --threshold, not both")
+        if self.segments is not None and not 1 <= self.segments <= 65535:
+            raise UsageError(f"--segments must be within 1-65535, got {self.segments}")
+        if self.threshold is not None and not 0 <= self.threshold <= 1:
+            raise UsageError(f"--threshold must be within 0-1, got {self.threshold:g}")
+        if self.method != "net" and self.threshold is not None:
+            raise UsageError(
+                "--threshold cuts the boundary hierarchy of --method net; superpixels (slic) take --segments"
+            )
+        if self.method == "felzenszwalb" and self.segments is not None:
+            raise UsageError(
+                "--method felzenszwalb finds its own number of regions; --segments is for net (exact) and "
+                "slic (about that many)"
+            )
+        if self.method != "net" and self.kind == "boundaries":
+            raise UsageError("--format boundaries is the network's boundary map; use --method net")

@@ -1,0 +1,1 @@
+"""The super_resolve task (see msimg.tasks)."""
