@@ -49,6 +49,6 @@ class DeblurOptions:
 
     def __post_init__(self) -> None:
         if self.kernel not in (None, NETWORK):
-            from msimg.tasks.deblur.task import load_kernel
+            from msimg.tasks.deblur.psf import load_kernel
 
             object.__setattr__(self, "psf", load_kernel(self.kernel))  # checked before any file is read

@@ -16,14 +16,10 @@ own. The denoiser knows photos far better than a network trained to clean up aft
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from msimg.engine.task import Plan, Restored, Run, Task, part, sample_rows, to_tensor
-from msimg.errors import MsimgError, UsageError
-from msimg.ops import kernels
 from msimg.tasks.deblur import kernel_fit
 from msimg.tasks.deblur.deconv import DataStep
 from msimg.tasks.deblur.options import HELP, NETWORK, SUMMARY, DeblurOptions
@@ -40,28 +36,6 @@ TRADE_OFF = 0.23
 # 2, 5, 10 conjugate-gradient steps 30.30, 30.71, 30.75 (motion blur gains most; 10 costs 13% more time).
 NOISE_FLOOR = 1 / 255  # 8-bit rounding and a little sensor noise are always there
 CG_STEPS = 10  # per data step, each warm-started from the last solution
-
-
-def load_kernel(spec: str) -> torch.Tensor:
-    """`gaussian:S`, `disk:R`, `motion:LEN,ANGLE`, or an image file of the point-spread function."""
-    if ":" in spec and not Path(spec).exists():
-        try:
-            return kernels.parse(spec)
-        except ValueError as err:
-            raise UsageError(f"--kernel: {err}") from None
-    from msimg.io.convert import to_float
-    from msimg.io.read import read_image
-
-    try:
-        psf = to_float(read_image(Path(spec)).pixels)[0].mean(axis=2)
-    except MsimgError as err:
-        raise UsageError(f"--kernel {spec}: {err}") from None
-    if psf.shape[0] > 129 or psf.shape[1] > 129 or psf.sum() <= 0:
-        raise UsageError(f"--kernel {spec}: a kernel image must be at most 129x129 and not all black")
-    h, w = psf.shape[0] | 1, psf.shape[1] | 1  # odd sizes, so the kernel has a centre pixel
-    padded = np.zeros((h, w), np.float32)
-    padded[: psf.shape[0], : psf.shape[1]] = psf
-    return torch.from_numpy(padded / padded.sum())
 
 
 def model_input(estimate: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
