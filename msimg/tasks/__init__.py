@@ -30,6 +30,7 @@ TASKS: dict[str, str] = {
     "super-resolve": "msimg.tasks.super_resolve",
     "dehaze": "msimg.tasks.dehaze",
     "segment": "msimg.tasks.segment",
+    "dejpeg": "msimg.tasks.dejpeg",
 }
 
 

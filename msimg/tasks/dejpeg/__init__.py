@@ -1,0 +1,1 @@
+"""The dejpeg task (see msimg.tasks)."""

@@ -1,0 +1,92 @@
+"""The JPEG quality a file was saved at, read from its quantisation tables (no pixels decoded).
+
+Encoders built on the IJG library (libjpeg, libjpeg-turbo, mozjpeg's defaults, Pillow, OpenCV, most web
+software) scale the example tables of the JPEG standard (ITU-T T.81, Annex K) by the quality: the nearest
+IJG quality to a file's luminance table is what the file was saved at. A camera's own tables give the
+IJG quality of the same strength, which is what the model needs to know.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# ITU-T T.81 Annex K, tables K.1 (luminance) and K.2 (chrominance), in natural (row-major) order
+_LUMA = np.array(
+    [
+        [16, 11, 10, 16, 24, 40, 51, 61],
+        [12, 12, 14, 19, 26, 58, 60, 55],
+        [14, 13, 16, 24, 40, 57, 69, 56],
+        [14, 17, 22, 29, 51, 87, 80, 62],
+        [18, 22, 37, 56, 68, 109, 103, 77],
+        [24, 35, 55, 64, 81, 104, 113, 92],
+        [49, 64, 78, 87, 103, 121, 120, 101],
+        [72, 92, 95, 98, 112, 100, 103, 99],
+    ]
+)
+_CHROMA = np.full((8, 8), 99)
+_CHROMA[:4, :4] = [[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 66, 99, 99]]
+
+
+def _zigzag() -> np.ndarray:
+    """Natural-order index of each position of the zigzag scan in which DQT segments store a table."""
+    cells = sorted(
+        ((r, c) for r in range(8) for c in range(8)), key=lambda p: (p[0] + p[1], p[(p[0] + p[1]) % 2 == 0])
+    )
+    return np.array([r * 8 + c for r, c in cells])
+
+
+_ZIGZAG = _zigzag()
+
+
+def ijg_table(base: np.ndarray, quality: int) -> np.ndarray:
+    """The IJG library's table for `quality` 1-100 (jcparam.c's jpeg_quality_scaling, baseline clamp)."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return np.clip((base * scale + 50) // 100, 1, 255)
+
+
+_CANDIDATES = np.stack([ijg_table(_LUMA, q) for q in range(1, 101)]).reshape(100, 64)
+
+
+def tables(data: bytes) -> dict[int, np.ndarray]:
+    """The quantisation tables of a JPEG file's header, by table id, as (8, 8) arrays in natural order.
+    Stops at the first scan: the tables come before it."""
+    found: dict[int, np.ndarray] = {}
+    if data[:2] != b"\xff\xd8":
+        return found
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+        if marker == 0xDA:  # start of scan
+            break
+        if marker == 0xDB:
+            j, end = i + 4, min(i + 2 + length, len(data))
+            while j < end:
+                precision, table = data[j] >> 4, data[j] & 15
+                size = 128 if precision else 64
+                raw = np.frombuffer(data[j + 1 : j + 1 + size], dtype=">u2" if precision else np.uint8)
+                if raw.size != 64:
+                    break
+                natural = np.empty(64, dtype=np.int64)
+                natural[_ZIGZAG] = raw
+                found[table] = natural.reshape(8, 8)
+                j += 1 + size
+        i += 2 + length
+    return found
+
+
+def estimate_quality(data: bytes) -> int | None:
+    """The IJG quality (1-100) whose luminance table is nearest the file's, None when the file has none."""
+    luma = tables(data).get(0)
+    if luma is None:
+        return None
+    error = np.abs(np.log(_CANDIDATES) - np.log(np.maximum(luma.reshape(1, 64), 1))).sum(axis=1)
+    return int(np.argmin(error)) + 1
+
+
+def file_quality(path: Path) -> int | None:
+    """`estimate_quality` of a file's header; the tables sit within the first segments, so at most the
+    first 256 KiB are read (EXIF and ICC segments may come first)."""
+    with open(path, "rb") as f:
+        return estimate_quality(f.read(1 << 18))
