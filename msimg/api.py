@@ -22,6 +22,7 @@ from msimg.engine.pipeline import Report, Reporter, run_jobs
 from msimg.engine.session import Session, open_session
 from msimg.errors import UsageError
 from msimg.io.discover import plan_jobs
+from msimg.io.read import SUPPORTED_SUFFIXES
 from msimg.tasks import get_task
 
 _ENGINE_FIELDS = {f.name for f in dataclasses.fields(EngineOptions)}
@@ -43,12 +44,22 @@ def _runtime_types(hint: Any) -> tuple[type, ...] | None:
     return (origin,) if origin in (int, str, bool) else None
 
 
+def _hints(cls: type) -> dict[str, Any]:
+    """The annotations of a dataclass's fields that can be resolved at run time; a field typed with a
+    name imported for type checkers only (demosaic's file facts, deblur's kernel tensor) is left out."""
+    namespace = vars(sys.modules[cls.__module__])
+    hints = {}
+    for f in dataclasses.fields(cls):
+        try:
+            hints[f.name] = eval(f.type, namespace) if isinstance(f.type, str) else f.type
+        except NameError:
+            continue
+    return hints
+
+
 def _check_types(cls: type, values: dict[str, Any]) -> None:
     """Name the option whose value has the wrong type (sigma="15", tta="no") before it misleads."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except NameError:  # an annotation only imported for type checkers (deblur's kernel tensor)
-        return
+    hints = _hints(cls)
     for name, value in values.items():
         kinds = _runtime_types(hints.get(name))
         if value is not None and kinds is not None and not isinstance(value, kinds):
@@ -135,6 +146,11 @@ def run_folder(
     return run_batch(task, inputs, output, engine, task_opts, out, suffix, overwrite, reporter)
 
 
+def _names_a_file(output: str | None) -> bool:
+    """Whether `-o` names an image file (its suffix then says the format) rather than a folder."""
+    return output is not None and Path(output).suffix.lower() in SUPPORTED_SUFFIXES
+
+
 def run_batch(
     task: str,
     inputs: Sequence[str],
@@ -151,8 +167,8 @@ def run_batch(
     spec = get_task(task)
     if spec.file_format is not None:  # segment: the kind of result fixes the file's format
         out = dataclasses.replace(out, fmt=spec.file_format(task_options))
-    elif spec.default_format is not None and out.fmt == "same":  # dejpeg: not the input's JPEG again
-        out = dataclasses.replace(out, fmt=spec.default_format)
+    elif spec.default_format is not None and out.fmt == "same" and not _names_a_file(output):
+        out = dataclasses.replace(out, fmt=spec.default_format)  # dejpeg: not the input's JPEG again
     jobs = plan_jobs(inputs, output, task, out.fmt, suffix, overwrite, extra_suffixes=spec.suffixes)
     if any(job.output is None for job in jobs) and sys.stdout.isatty():
         raise UsageError("the image would be written to the terminal; give -o FILE or redirect stdout")

@@ -40,6 +40,9 @@ def test_run_rejects_bad_arguments(weights_home: Path) -> None:
         msimg.run("denoise", np.zeros((4, 4, 3), np.uint8), sigma="15")
     with pytest.raises(UsageError, match="tta='no': expected bool"):
         msimg.run("super-resolve", np.zeros((4, 4, 3), np.uint8), tta="no")
+    mosaic = np.zeros((8, 8), np.uint16)  # demosaic's options include a field typed for checkers only
+    with pytest.raises(UsageError, match="output_depth='8': expected int"):
+        msimg.run("demosaic", mosaic, pattern="bayer-rggb", output_depth="8")
     with pytest.raises(UsageError, match="image is empty"):
         msimg.run("denoise", np.zeros((0, 0, 3), np.uint8))
 

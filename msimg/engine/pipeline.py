@@ -141,7 +141,7 @@ def _describe(err: BaseException) -> str:
 
 def _read(job: Job, session: Session, max_pixels: int) -> Image:
     if job.source is None:
-        if session.task.read is not None:
+        if session.task.suffixes:  # a reader of its own files (RAW): the suffix tells the format
             raise ImageReadError(f"{session.task.name} reads named files (their suffix tells the format)")
         return decode_image(sys.stdin.buffer.read(), max_pixels)
     return session.read(job.source, max_pixels)

@@ -12,13 +12,15 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
+import msimg
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.image import ImageMeta
+from msimg.io.read import read_image
 from msimg.ops.metrics import psnr, rgb_to_y
 from msimg.tasks.dejpeg.bench import psnr_b
 from msimg.tasks.dejpeg.options import DejpegOptions
-from msimg.tasks.dejpeg.quality import estimate_quality, ijg_table, tables
+from msimg.tasks.dejpeg.quality import estimate_quality, file_quality, ijg_table, tables
 from msimg.tasks.dejpeg.task import model_input, prepare
 from msimg.tasks.dejpeg.training import DejpegObjective, compress, encode
 from tests.conftest import TINY_CONFIG, photo, ship_tiny, write_png
@@ -47,6 +49,16 @@ def test_tables_in_natural_order_and_files_without_them() -> None:
     assert estimate_quality(b"\xff\xd8\xff\xda") is None  # a scan and nothing before it
 
 
+def test_big_headers_and_fill_bytes_before_the_tables(tmp_path: Path) -> None:
+    """Files from cameras and editors carry large APP segments (ICC profiles, thumbnails) before the
+    tables, and may pad markers with 0xFF fill bytes: the quality is still read."""
+    data = encode(noisy_photo(), 40)
+    app2 = b"\xff\xe2" + (65535).to_bytes(2, "big") + bytes(65533)
+    padded = data[:2] + app2 * 6 + b"\xff\xff" + data[2:]  # 384 KiB of header, then a fill byte
+    (tmp_path / "big.jpg").write_bytes(padded)
+    assert estimate_quality(padded) == 40 and file_quality(tmp_path / "big.jpg") == 40
+
+
 def test_a_custom_table_reads_as_the_quality_of_the_same_strength() -> None:
     """A camera's own tables are not IJG's: the nearest IJG quality stands for their strength."""
     table = np.clip(ijg_table(np.full((8, 8), 10), 60) * 1.05, 1, 255).astype(np.uint8)
@@ -65,7 +77,8 @@ def test_the_network_is_told_the_strength_and_whether_it_is_known() -> None:
 
 def test_the_file_says_the_quality_unless_the_user_does() -> None:
     meta = ImageMeta("jpeg", extra={"jpeg_quality": 35})
-    assert prepare(DejpegOptions(), meta) == DejpegOptions(quality=35, source="tables")
+    told = prepare(DejpegOptions(), meta)
+    assert told.quality == 35 and told.source == "tables"
     assert prepare(DejpegOptions(quality=60), meta).quality == 60
     assert prepare(DejpegOptions(), ImageMeta("png")).quality is None
     for bad in ({"quality": 0}, {"quality": 101}, {"strength": 2.0}):
@@ -133,4 +146,19 @@ def test_a_folder_of_jpegs_and_pngs(
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["decoded.png", "web.png"]
     assert main(["dejpeg", str(src / "web.jpg"), "-o", str(tmp_path / "jpg"), "--format", "jpg", "-q"]) == 0
     assert (tmp_path / "jpg" / "web.jpg").exists()  # the user may still ask for JPEG
+    assert main(["dejpeg", str(src / "web.jpg"), "-o", str(tmp_path / "named.jpg"), "-q"]) == 0
+    assert (tmp_path / "named.jpg").read_bytes()[:2] == b"\xff\xd8"  # -o FILE.jpg: its suffix decides
     assert main(["dejpeg", str(src), "-o", str(tmp_path / "x"), "--quality", "high"]) == 2
+    with pytest.raises(UsageError, match="unknown option"):
+        msimg.run("dejpeg", noisy_photo(), source="tables")  # where the quality came from is not an option
+
+
+def test_from_stdin_it_runs_blind(dejpeg_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe has no file to read the tables from twice: the stream is decoded as any task's, blind."""
+    import sys
+
+    stdin = io.TextIOWrapper(io.BytesIO(encode(noisy_photo(), 30)))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert main(["dejpeg", "-", "-o", str(tmp_path / "out.png"), "-q"]) == 0
+    assert read_image(tmp_path / "out.png").pixels.shape == (48, 64, 3)

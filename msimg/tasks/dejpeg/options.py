@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msimg.errors import UsageError
 from msimg.tasks.fields import auto_or, option
@@ -39,7 +39,7 @@ class DejpegOptions:
         replaces="quality",
     )
     strength: float = option(1.0, "0 keeps the input, 1 is the full clean-up.")
-    source: str = "option"
+    source: str = field(default="option", init=False)
 
     def __post_init__(self) -> None:
         if self.quality is not None and not 1 <= self.quality <= 100:

@@ -8,6 +8,8 @@ IJG quality of the same strength, which is what the model needs to know.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,36 +51,57 @@ def ijg_table(base: np.ndarray, quality: int) -> np.ndarray:
 _CANDIDATES = np.stack([ijg_table(_LUMA, q) for q in range(1, 101)]).reshape(100, 64)
 
 
+def _segments(read: Callable[[int], bytes]) -> Iterator[tuple[int, bytes]]:
+    """(marker, payload) of a JPEG's header segments, read one by one up to the first scan: the header
+    may hold large APP segments (ICC profiles, thumbnails) before the tables. Fill bytes (0xFF runs
+    before a marker) are skipped."""
+    if read(2) != b"\xff\xd8":
+        return
+    while True:
+        byte = read(1)
+        if byte != b"\xff":
+            return
+        while byte == b"\xff":
+            byte = read(1)
+        if not byte or byte[0] == 0xDA:  # end of data, or the first scan: the tables come before it
+            return
+        size = read(2)
+        if len(size) < 2:
+            return
+        payload = read(int.from_bytes(size, "big") - 2)
+        yield byte[0], payload
+
+
 def tables(data: bytes) -> dict[int, np.ndarray]:
-    """The quantisation tables of a JPEG file's header, by table id, as (8, 8) arrays in natural order.
-    Stops at the first scan: the tables come before it."""
+    """The quantisation tables of a JPEG file's header, by table id, as (8, 8) arrays in natural order."""
+    return _tables(io.BytesIO(data).read)
+
+
+def _tables(read: Callable[[int], bytes]) -> dict[int, np.ndarray]:
     found: dict[int, np.ndarray] = {}
-    if data[:2] != b"\xff\xd8":
-        return found
-    i = 2
-    while i + 4 <= len(data) and data[i] == 0xFF:
-        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
-        if marker == 0xDA:  # start of scan
-            break
-        if marker == 0xDB:
-            j, end = i + 4, min(i + 2 + length, len(data))
-            while j < end:
-                precision, table = data[j] >> 4, data[j] & 15
-                size = 128 if precision else 64
-                raw = np.frombuffer(data[j + 1 : j + 1 + size], dtype=">u2" if precision else np.uint8)
-                if raw.size != 64:
-                    break
-                natural = np.empty(64, dtype=np.int64)
-                natural[_ZIGZAG] = raw
-                found[table] = natural.reshape(8, 8)
-                j += 1 + size
-        i += 2 + length
+    for marker, payload in _segments(read):
+        if marker != 0xDB:
+            continue
+        j = 0
+        while j < len(payload):
+            precision, table = payload[j] >> 4, payload[j] & 15
+            size = 128 if precision else 64
+            raw = np.frombuffer(payload[j + 1 : j + 1 + size], dtype=">u2" if precision else np.uint8)
+            if raw.size != 64:
+                break
+            natural = np.empty(64, dtype=np.int64)
+            natural[_ZIGZAG] = raw
+            found[table] = natural.reshape(8, 8)
+            j += 1 + size
     return found
 
 
 def estimate_quality(data: bytes) -> int | None:
     """The IJG quality (1-100) whose luminance table is nearest the file's, None when the file has none."""
-    luma = tables(data).get(0)
+    return _nearest(tables(data).get(0))
+
+
+def _nearest(luma: np.ndarray | None) -> int | None:
     if luma is None:
         return None
     error = np.abs(np.log(_CANDIDATES) - np.log(np.maximum(luma.reshape(1, 64), 1))).sum(axis=1)
@@ -86,7 +109,6 @@ def estimate_quality(data: bytes) -> int | None:
 
 
 def file_quality(path: Path) -> int | None:
-    """`estimate_quality` of a file's header; the tables sit within the first segments, so at most the
-    first 256 KiB are read (EXIF and ICC segments may come first)."""
+    """`estimate_quality` of a file, reading its header segments only (never the compressed data)."""
     with open(path, "rb") as f:
-        return estimate_quality(f.read(1 << 18))
+        return _nearest(_tables(f.read).get(0))

@@ -46,7 +46,9 @@ def prepare(options: DejpegOptions, meta: ImageMeta) -> DejpegOptions:
     quality = meta.extra.get("jpeg_quality")
     if options.quality is not None or not isinstance(quality, int):
         return options
-    return dataclasses.replace(options, quality=quality, source="tables")
+    told = dataclasses.replace(options, quality=quality)
+    object.__setattr__(told, "source", "tables")  # set per image, never by the user
+    return told
 
 
 def restore(run: Run, options: DejpegOptions) -> Restored:
