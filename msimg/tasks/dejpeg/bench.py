@@ -108,7 +108,7 @@ def bench(limit: int | None, peers: bool) -> str:
             (f"OpenCV NLM (h={h:g}, tuned)", nlm(h)),
         ]
         if peers:
-            sigma = tuned(bm3d, (5.0, 10.0, 15.0, 20.0), tune[:2], q)
+            sigma = tuned(bm3d, (5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0), tune[:2], q)
             methods.append((f"colour BM3D (sigma={sigma:g}, tuned)", bm3d(sigma)))
         base = None
         for name, method in methods:
