@@ -104,7 +104,9 @@ _COMMON: dict[str, tuple[Any, Any]] = {
         Annotated[
             str,
             typer.Option(
-                help="auto|fp32|fp16|bf16 (auto: fp32 on CPU, fp16 on GPU).", rich_help_panel=ENGINE
+                help="auto|fp32|fp16|bf16 (auto: fp32 on CPU, fp16 on GPU; bf16 rounds only the "
+                "network's matrix products).",
+                rich_help_panel=ENGINE,
             ),
         ],
         "auto",

@@ -5,6 +5,7 @@ An explicitly requested device or precision that is not available is an error, n
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -52,7 +53,8 @@ def resolve_device(spec: str = "auto") -> torch.device:
 def resolve_dtype(spec: str, device: torch.device, supported: tuple[str, ...]) -> torch.dtype:
     """`auto` is fp32 on CPU and fp16 on a GPU where the model allows it: for these models fp16 stays
     closer to fp32 than bf16 (mean 0.04 against 0.2 8-bit levels over the tasks, measured in a review
-    on CPU), their activations peak near 100, far below fp16's 65504, and every GPU has fast fp16."""
+    on CPU), their activations peak near 100, far below fp16's 65504, and every GPU has fast fp16. On a
+    CPU even bf16 autocast moves demosaic's linear results by up to 10 levels (BENCHMARKS.md)."""
     spec = spec.strip().lower()
     if spec == "auto":
         if device.type == "cpu":
@@ -77,6 +79,20 @@ def _has_bf16(device: torch.device) -> bool:
     if device.type == "mps":
         return torch.backends.mps.is_macos_or_newer(14, 0)
     return True
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (x86: AVX-512 BF16 or AMX), from Linux's CPU flags
+    (unknown elsewhere: no): without it `--precision bf16` is emulated, and slower than fp32."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return False
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return False
 
 
 def free_memory(device: torch.device) -> int:
@@ -114,8 +130,13 @@ def load_model(spec: ModelSpec, device: torch.device, precision: str = "auto") -
     """A model built from its spec, on `device` in the precision `precision` resolves to, in eval mode."""
     desc = spec.descriptor()
     dtype = resolve_dtype(precision, device, desc.dtypes)
+    # bf16 as autocast: weights, inputs and precision-sensitive steps (norms, softmax, a classical stage
+    # inside the model) stay fp32 and only the matrix products round, so a 10- or 12-bit mosaic is not
+    # cut to bf16's 8 significant bits before anything sees it
+    autocast = dtype if dtype == torch.bfloat16 else None
+    dtype = torch.float32 if autocast else dtype
     # channels_last: up to 2x faster convolutions on CPU (oneDNN) and on tensor-core GPUs
     module = build_module(spec).eval().to(device=device, dtype=dtype, memory_format=torch.channels_last)
     for p in module.parameters():
         p.requires_grad_(False)
-    return LoadedModel(desc, module, device, dtype)
+    return LoadedModel(desc, module, device, dtype, autocast)

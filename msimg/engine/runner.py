@@ -68,7 +68,8 @@ def _forward(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     # silently corrupt the data (pytorch#139550)
     cuda = model.device.type == "cuda"
     x = x.to(model.device, model.dtype, non_blocking=cuda).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode():
+    bf16 = model.autocast is not None
+    with torch.inference_mode(), torch.autocast(model.device.type, model.autocast, enabled=bf16):
         y = model.module(x)
     return y.to("cpu", torch.float32).contiguous()
 

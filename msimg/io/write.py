@@ -156,7 +156,10 @@ def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
     if fmt == "png" and channels == 2:
         return _png_with_metadata(_gray_alpha_png(px), meta.exif, meta.icc)
     if fmt in ("png", "bmp"):
-        params = [cv2.IMWRITE_PNG_COMPRESSION, 6] if fmt == "png" else []
+        # 16-bit samples: deflate finds little in their low bytes, so more effort buys almost no size
+        # for nearly twice the time (BENCHMARKS.md, demosaic); 8-bit images still gain from level 6
+        level = 1 if px.dtype == np.uint16 else 6
+        params = [cv2.IMWRITE_PNG_COMPRESSION, level] if fmt == "png" else []
         ok, buf = cv2.imencode(f".{fmt}", _bgr(px), params)
         if not ok:
             raise ImageWriteError(f"{fmt.upper()} encoding failed")

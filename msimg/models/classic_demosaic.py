@@ -51,18 +51,55 @@ def phase_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
         j = torch.where(j >= n, j - PERIOD, j)
         return j.clamp(0, n - 1).to(x.device)
 
-    return x[..., index(x.shape[-2]), :][..., index(x.shape[-1])]
+    return x.index_select(-2, index(x.shape[-2])).index_select(-1, index(x.shape[-1]))
 
 
 def swap_quads(x: torch.Tensor) -> torch.Tensor:
     """Swap rows 1 and 2 and columns 1 and 2 of every 4x4 tile: RRGG/RRGG/GGBB/GGBB -> RGRG/GBGB/..."""
-    n, c, h, w = x.shape
-    t = x.reshape(n, c, h // PERIOD, PERIOD, w // PERIOD, PERIOD)[:, :, :, _SWAP][..., _SWAP]
-    return t.reshape(n, c, h, w)
+
+    def order(n: int) -> torch.Tensor:
+        i = torch.arange(n, device=x.device)
+        return i - i % PERIOD + torch.tensor(_SWAP, device=x.device)[i % PERIOD]
+
+    return x.index_select(-2, order(x.shape[-2])).index_select(-1, order(x.shape[-1]))
+
+
+def _swap_where(quad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """`swap_quads` on the images of a batch that `quad` marks, without swapping a batch of Bayer."""
+    if not bool(quad.any()):
+        return x
+    swapped = swap_quads(x)
+    return swapped if bool(quad.all()) else torch.where(quad, swapped, x)
+
+
+def _correlate(x: torch.Tensor, kernel: list[list[float]]) -> torch.Tensor:
+    """Correlate the last two axes with a small kernel (zeros beyond the border, which the phase padding
+    keeps out of the result) as one scaled in-place addition of a shifted slice per tap: one-channel
+    convolutions on CPU cost far more than these few additions, and more per pixel on larger images."""
+    ry, rx = len(kernel) // 2, len(kernel[0]) // 2
+    h, w = x.shape[-2:]
+    out = torch.zeros_like(x)
+    for i, row in enumerate(kernel):
+        for j, tap in enumerate(row):
+            if tap:
+                dy, dx = i - ry, j - rx  # out[y, x] += tap * x[y + dy, x + dx]
+                target = out[..., max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+                target.add_(x[..., max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)], alpha=tap)
+    return out
+
+
+def _h(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
+    """Correlate along rows."""
+    return _correlate(x, [taps])
+
+
+def _v(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
+    return _correlate(x, [[t] for t in taps])
 
 
 def _box(x: torch.Tensor, size: int) -> torch.Tensor:
-    return F.avg_pool2d(x, size, stride=1, padding=size // 2, count_include_pad=True) * size * size
+    ones = [1.0] * size
+    return _h(_v(x, ones), ones)
 
 
 def fill_holes(mosaic: torch.Tensor, onehot: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -76,17 +113,6 @@ def fill_holes(mosaic: torch.Tensor, onehot: torch.Tensor, valid: torch.Tensor) 
         est = (num / den.clamp(min=1e-6) * onehot).sum(dim=1, keepdim=True)
         fill = torch.where((den * onehot).sum(dim=1, keepdim=True) > 0, est, fill)
     return torch.where(valid > 0, mosaic, fill)
-
-
-def _h(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
-    """Correlate along rows (zeros beyond the border, which the phase padding keeps out of the result)."""
-    k = torch.tensor(taps, dtype=x.dtype, device=x.device).view(1, 1, 1, -1)
-    return F.conv2d(x, k, padding=(0, len(taps) // 2))
-
-
-def _v(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
-    k = torch.tensor(taps, dtype=x.dtype, device=x.device).view(1, 1, -1, 1)
-    return F.conv2d(x, k, padding=(len(taps) // 2, 0))
 
 
 def malvar(mosaic: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
@@ -125,8 +151,7 @@ def menon(mosaic: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
     c_h, c_v = torch.where(g_m, 0.0, mosaic - g_h), torch.where(g_m, 0.0, mosaic - g_v)
     d_h = (c_h - F.pad(c_h, (0, 2))[..., 2:]).abs()
     d_v = (c_v - F.pad(c_v, (0, 0, 0, 2))[..., 2:, :]).abs()
-    window = torch.tensor(_DECIDE, dtype=mosaic.dtype, device=mosaic.device)[None, None]
-    horizontal = F.conv2d(d_v, window.mT, padding=2) >= F.conv2d(d_h, window, padding=2)
+    horizontal = _correlate(d_v, [list(c) for c in zip(*_DECIDE, strict=True)]) >= _correlate(d_h, _DECIDE)
     g = torch.where(horizontal, g_h, g_v)
 
     def along(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
@@ -200,10 +225,8 @@ class ClassicDemosaic(nn.Module):
         mosaic = fill_holes(mosaic, onehot, valid)
         # per image: Quad-Bayer when horizontal neighbours share a filter, which Bayer ones never do
         quad = (onehot[..., 0::2] == onehot[..., 1::2]).flatten(1).all(dim=1).view(-1, 1, 1, 1)
-        mosaic = torch.where(quad, swap_quads(mosaic), mosaic)
-        onehot = torch.where(quad, swap_quads(onehot), onehot)
-        rgb = self.interpolate(mosaic, onehot)
-        rgb = torch.where(quad, swap_quads(rgb), rgb)
+        mosaic, onehot = _swap_where(quad, mosaic), _swap_where(quad, onehot)
+        rgb = _swap_where(quad, self.interpolate(mosaic, onehot))
         p = self.pad
         return rgb[..., p : p + h, p : p + w]
 

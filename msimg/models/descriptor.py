@@ -75,9 +75,12 @@ class ModelDescriptor:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A descriptor with its module, already moved to a device and dtype, in eval mode."""
+    """A descriptor with its module, already moved to a device and dtype, in eval mode. `autocast` is the
+    dtype its matrix products run in when that is not `dtype` (bf16: weights, inputs and everything
+    precision-sensitive stay fp32)."""
 
     descriptor: ModelDescriptor
     module: torch.nn.Module
     device: torch.device
     dtype: torch.dtype
+    autocast: torch.dtype | None = None

@@ -190,15 +190,20 @@ class SwinDemosaic(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        base = self.classic(x.float()).to(x.dtype)
-        f = self.embed(F.pixel_unshuffle(self._features(x, base), PERIOD))
+        with torch.autocast(x.device.type, enabled=False):  # the classical base in full precision
+            base = self.classic(x.float()).to(x.dtype)
+        features = self._features(x, base)
+        # channels-last inputs: oneDNN's CPU convolutions run faster on them, and the attention stages,
+        # which work channels-last, then permute without copying
+        last = torch.channels_last
+        f = self.embed(F.pixel_unshuffle(features, PERIOD).contiguous(memory_format=last))
         skip = self.encoder(f)
         y = self.up(self.bottleneck(self.down(skip)))
         y = self.decoder(self.fuse(torch.cat([y, skip], dim=1)))
         if not self.config.local:
             return base + F.pixel_shuffle(self.head(self.norm(y)), PERIOD)
-        fine = F.pixel_unshuffle(self._features(x, base), 2)
-        return base + F.pixel_shuffle(self.local(torch.cat([self.head(self.norm(y)), fine], dim=1)), 2)
+        fine = torch.cat([self.head(self.norm(y)), F.pixel_unshuffle(features, 2)], dim=1)
+        return base + F.pixel_shuffle(self.local(fine.contiguous(memory_format=last)), 2)
 
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)

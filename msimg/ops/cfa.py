@@ -259,47 +259,64 @@ def isolated_extremes(
     white balance as `balance`: neighbours are then judged as a display shows them (balanced, sRGB
     curve), where most of a normal exposure sits far above black. Runs in bands of rows, so memory stays
     bounded on any frame."""
-    from msimg.ops.colour import srgb_encode
-
     h, w = mosaic.shape
     out = np.zeros((h, w), dtype=bool)
     band, reach = 512, 2
+    gain = None if balance is None else torch.from_numpy(np.asarray(balance, dtype=np.float32))
+    colour = torch.from_numpy(layout(pattern))
+    hole = holes(pattern) if missing is None else np.asarray(missing) != 0
+    if hole.shape not in ((PERIOD, PERIOD), (h, w)):
+        raise UsageError(f"a hole map of {hole.shape[1]}x{hole.shape[0]} does not fit {w}x{h} (or 4x4)")
     for top in range(0, h, band):
         r0, r1 = max(0, top - reach), min(h, top + band + reach)
         r0 -= r0 % PERIOD  # a band starts in phase
-        holes_ = missing if missing is None or np.shape(missing) == (PERIOD, PERIOD) else missing[r0:r1]
-        site = sites(pattern, r1 - r0, w, holes_)
+        band_holes = torch.from_numpy(hole if hole.shape == (PERIOD, PERIOD) else hole[r0:r1])
         x = torch.from_numpy(np.asarray(mosaic[r0:r1], dtype=np.float32))
-        shown = x
-        if balance is not None:
-            gain = torch.from_numpy(np.asarray(balance, dtype=np.float32))
-            shown = srgb_encode(x * gain[torch.arange(r1 - r0) % PERIOD][:, torch.arange(w) % PERIOD])
-        found = _extremes(x, shown, site, reach, margin)
+        found = _extremes(x, gain, colour, band_holes, reach, margin)
         out[top : min(h, top + band)] = found[top - r0 : top - r0 + band].numpy()
     return out
 
 
 def _extremes(
-    x: torch.Tensor, shown: torch.Tensor, site: torch.Tensor, reach: int, margin: float
+    x: torch.Tensor,
+    gain: torch.Tensor | None,
+    colour: torch.Tensor,
+    hole: torch.Tensor,
+    reach: int,
+    margin: float,
 ) -> torch.Tensor:
-    colour, valid = site[:3].argmax(dim=0).float(), site[3] > 0
+    """The defects of one in-phase band; `colour` is the pattern's tile, `hole` a tile or the band's map.
+    Only pixels reading 0 or full scale can be defects, and a frame holds few of them, so the neighbours
+    are gathered around those pixels alone."""
+    from msimg.ops.colour import srgb_encode
+
     h, w = x.shape
-    lo = torch.full_like(x, float("inf"))
-    hi = torch.full_like(x, float("-inf"))
 
-    def padded(t: torch.Tensor, value: float | None) -> torch.Tensor:
-        mode = {"mode": "replicate"} if value is None else {"value": value}
-        return torch.nn.functional.pad(t[None, None].float(), (reach,) * 4, **mode)[0, 0]
+    def at(table: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
+        return table[ys % PERIOD, xs % PERIOD] if table.shape == (PERIOD, PERIOD) else table[ys, xs]
 
-    xp, cp, vp = padded(shown, None), padded(colour, -1.0), padded(valid, 0.0) > 0
+    out = (x <= 0) | (x >= 1)
+    ys, xs = out.nonzero(as_tuple=True)
+    out[:] = False
+    keep = ~at(hole, ys, xs)
+    ys, xs = ys[keep], xs[keep]
+    if not len(ys):
+        return out
+    own = colour[ys % PERIOD, xs % PERIOD]
+    lo = torch.full(ys.shape, float("inf"))
+    hi = torch.full(ys.shape, float("-inf"))
     for dy in range(-reach, reach + 1):
         for dx in range(-reach, reach + 1):
             if dy or dx:
-                window = (slice(reach + dy, reach + dy + h), slice(reach + dx, reach + dx + w))
-                same = (cp[window] == colour) & vp[window]
-                lo = torch.where(same, torch.minimum(lo, xp[window]), lo)
-                hi = torch.where(same, torch.maximum(hi, xp[window]), hi)
-    seen = torch.isfinite(lo)
-    dead = (x <= 0) & seen & (lo > margin)
-    hot = (x >= 1) & seen & (hi < 1 - margin)
-    return (dead | hot) & valid
+                ny, nx = ys + dy, xs + dx
+                inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+                ny, nx = ny.clamp(0, h - 1), nx.clamp(0, w - 1)
+                same = inside & (colour[ny % PERIOD, nx % PERIOD] == own) & ~at(hole, ny, nx)
+                seen = x[ny, nx]  # as a display shows it: white-balanced and sRGB-encoded if linear
+                if gain is not None:
+                    seen = srgb_encode(seen * gain[ny % PERIOD, nx % PERIOD])
+                lo = torch.where(same, torch.minimum(lo, seen), lo)
+                hi = torch.where(same, torch.maximum(hi, seen), hi)
+    value, known = x[ys, xs], torch.isfinite(lo)
+    out[ys, xs] = known & (((value <= 0) & (lo > margin)) | ((value >= 1) & (hi < 1 - margin)))
+    return out

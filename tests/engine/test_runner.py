@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
 
-from msimg.engine.device import auto_tile, resolve_device, resolve_dtype
+from msimg.engine.device import auto_tile, load_model, resolve_device, resolve_dtype
 from msimg.engine.runner import TileSettings, run_tiled, run_with_backoff, tensor_stream
 from msimg.errors import DeviceError, ModelError
 from msimg.models.descriptor import LoadedModel
+from msimg.models.weights import shipped_spec
 from tests.engine.nets import ConvStack, loaded
 
 
@@ -92,6 +95,34 @@ def test_precision_choice(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_dtype("bf16", gpu, ("fp32", "fp16", "bf16"))
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))  # an A100
     assert resolve_dtype("bf16", gpu, ("fp32", "fp16", "bf16")) == torch.bfloat16
+
+
+class PassThrough(nn.Module):
+    """Its input plus a convolution's output times zero: the convolution runs, the input passes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.seen: list[torch.dtype] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        self.seen.append(y.dtype)
+        return x + 0 * y
+
+
+def test_bf16_rounds_the_products_not_the_input() -> None:
+    """bf16 runs as autocast: a 10-bit value passes through exactly (bf16 itself holds 8 significant
+    bits, so 1021/1023 would come back as 1020/1023 or 1022/1023), while the convolution runs in bf16."""
+    module = PassThrough()
+    model = replace(loaded(module, scale=1, context=1), autocast=torch.bfloat16)
+    x = torch.randint(0, 1024, (1, 3, 24, 24)).float() / 1023
+    assert torch.equal(run_tiled(model, x, tile=0), x)
+    assert (run_tiled(model, x, tile=8) - x).abs().max().item() < 1e-6  # the blend's own rounding
+    assert module.seen and set(module.seen) == {torch.bfloat16}
+    shipped = load_model(shipped_spec("denoise-gunet"), torch.device("cpu"), "bf16")
+    assert shipped.autocast == torch.bfloat16 and shipped.dtype == torch.float32
+    assert {p.dtype for p in shipped.module.parameters()} == {torch.float32}
 
 
 def test_bf16_runs_close_to_fp32() -> None:

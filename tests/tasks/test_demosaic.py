@@ -328,3 +328,29 @@ def test_isolated_extremes_spare_edges_and_highlights() -> None:
     flat[20:24, 4:8] = 1.0  # a highlight covering several photosites of each colour
     found = cfa.isolated_extremes(flat, "bayer-rggb", None)
     assert found.sum() == 1 and found[8, 8]
+
+
+def test_isolated_extremes_across_bands_and_hole_maps() -> None:
+    """Defects on the rows where the search's bands meet are found once each, a hole of the user's map
+    that reads 0 is not a defect, and a defect whose same-colour neighbours are all holes is not judged."""
+    rows = 1100  # three bands of 512 rows
+    flat = np.full((rows, 16), 0.5)
+    missing = np.zeros((rows, 16), dtype=bool)
+    for r in (511, 512, 1023, 1024):
+        flat[r, 5] = 0.0
+    flat[300, 6] = 1.0
+    flat[700, 9] = 0.0
+    missing[700, 9] = True  # marked: a hole, not a defect
+    flat[900, 8] = 0.0
+    for dy in (-2, 0, 2):
+        for dx in (-2, 0, 2):
+            if dy or dx:
+                missing[900 + dy, 8 + dx] = True  # nothing of its colour left to compare with
+    found = cfa.isolated_extremes(flat, "bayer-rggb", missing)
+    assert sorted(zip(*np.nonzero(found), strict=True)) == [
+        (300, 6),
+        (511, 5),
+        (512, 5),
+        (1023, 5),
+        (1024, 5),
+    ]

@@ -17,7 +17,7 @@ def facts() -> dict[str, Any]:
     import torch
 
     from msimg import __version__
-    from msimg.engine.device import free_memory
+    from msimg.engine.device import cpu_has_bf16, free_memory
 
     devices: list[dict[str, Any]] = [{"device": "cpu", "free_bytes": free_memory(torch.device("cpu"))}]
     for i in range(torch.cuda.device_count()):
@@ -50,6 +50,7 @@ def facts() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_cuda": torch.version.cuda,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_bf16": cpu_has_bf16(),  # whether `--precision bf16` runs in hardware here
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "devices": devices,
