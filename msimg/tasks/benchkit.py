@@ -21,10 +21,10 @@ from msimg.train.loop import data_path
 ImageFn = Callable[[np.ndarray], np.ndarray]
 
 
-def session(task: str, **options: Any) -> Session:
+def session(task: str, precision: str = "auto", **options: Any) -> Session:
     """A session of `task` with these task options on the default device (the methods under test)."""
     spec = get_task(task)
-    return open_session(spec, EngineOptions(), spec.options_type(**options))
+    return open_session(spec, EngineOptions(precision=precision), spec.options_type(**options))
 
 
 def centre_crop(im: np.ndarray, size: int = 512) -> np.ndarray:

@@ -136,15 +136,27 @@ def tiled(tile: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
     return None if tile is None else cfa.repeat(tile, *shape[:2])
 
 
+def recorded(fn: ImageFn, into: list[np.ndarray]) -> ImageFn:
+    """`fn`, keeping each output in `into`."""
+
+    def run(x: np.ndarray) -> np.ndarray:
+        into.append(fn(x))
+        return into[-1]
+
+    return run
+
+
 NOISY = 0.01  # Gaussian std in full-scale units (2.6 levels of 8 bits), for the noisy rows
 
 
 def bench(limit: int | None, peers: bool) -> str:
+    from msimg.engine.device import cpu_has_bf16
     from msimg.tasks.demosaic.training import VALIDATION_GAINS
 
     val, _ = held_out(limit)
     val = [(name, c[: c.shape[0] // 8 * 8, : c.shape[1] // 8 * 8]) for name, c in val]
     nets = [m for m in ("net",) if "demosaic-swin" in load_manifest()]
+    bf16 = bool(nets) and cpu_has_bf16()  # measured where it is fast, to show what it would cost
     masks = tempfile.TemporaryDirectory(prefix="msimg-bench-")
     folder = Path(masks.name)
     lines = [
@@ -156,12 +168,14 @@ def bench(limit: int | None, peers: bool) -> str:
         f"std {NOISY} of full scale; stuck: 0.1 % of pixels reading 0 or full scale, not in the mask. Other "
         "hole layouts reach msimg by `--mask` (one period, `--mask-mode replace`); Menon 2007 is "
         "`colour-demosaicing`'s, after filling the holes from their same-colour neighbours and remosaicing "
-        "Quad-Bayer to Bayer.",
+        "Quad-Bayer to Bayer. `msimg net` runs as the defaults run it (fp32 on a CPU); on a CPU with bf16 "
+        "instructions, `msimg net, bf16` is `--precision bf16`.",
         "",
         "| space | mosaic | holes | noise | method | PSNR (dB) | SSIM | MP/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     layouts = bench_layouts()
+    precision: list[tuple[str, str, str, str, int, float]] = []
     cases = [
         ("linear", "bayer-rggb", "none", 0.0, 0.0),
         ("linear", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", 0.0, 0.0),
@@ -191,6 +205,9 @@ def bench(limit: int | None, peers: bool) -> str:
         for method in (*nets, "classic"):
             opened = session("demosaic", method=method, **options)
             runs.append((f"msimg {method}", lambda x, s=opened: s.restore(x[..., None])[0]))
+        if bf16:
+            fast = session("demosaic", precision="bf16", method="net", **options)
+            runs.append(("msimg net, bf16", lambda x, s=fast: s.restore(x[..., None])[0]))
         if peers:
 
             def peer(
@@ -205,13 +222,33 @@ def bench(limit: int | None, peers: bool) -> str:
                 runs += [("bilinear", bayer_peer("bilinear")), ("Malvar 2004", bayer_peer("malvar"))]
                 runs.append(("OpenCV edge-aware", bayer_peer("opencv")))
         noise_text = "stuck 0.1 %" if stuck else f"{noise:g}" if noise else "none"
+        outputs: dict[str, list[np.ndarray]] = {}
         for name, fn in runs:
-            p, q, mps = measure(fn, pairs)
+            p, q, mps = measure(recorded(fn, outputs.setdefault(name, [])), pairs)
             label = f"{space:<6} {pattern:<15} {holes_name:<22} {noise_text:<11} {name:<28}"
             print(f"  {label} PSNR {p:.2f}  SSIM {q:.4f}  {mps:.3f} MP/s", flush=True)
             row = (space, pattern, holes_name, noise_text, name, f"{p:.2f}", f"{q:.4f}", f"{mps:.3f}")
             lines.append("| " + " | ".join(row) + " |")
+        if "msimg net, bf16" in outputs:
+            diff = [
+                np.abs(a.astype(int) - b.astype(int))
+                for a, b in zip(outputs["msimg net, bf16"], outputs["msimg net"], strict=True)
+            ]
+            worst = max(int(d.max()) for d in diff)
+            changed = float(np.mean([np.mean(d > 0) for d in diff]))
+            precision.append((space, pattern, holes_name, noise_text, worst, changed))
     masks.cleanup()
+    if precision:
+        lines += [
+            "",
+            "The net with `--precision bf16` against fp32, on the 8-bit outputs above:",
+            "",
+            "| space | mosaic | holes | noise | largest difference (levels) | pixels that differ |",
+            "|---|---|---|---|---|---|",
+        ]
+        for space, pattern, holes_name, noise_text, worst, changed in precision:
+            row = (space, pattern, holes_name, noise_text, str(worst), f"{changed:.2%}")
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
