@@ -41,6 +41,19 @@ class SwinDemosaicConfig:
     base: str = "malvar"  # the classical interpolation the network corrects (`classic_demosaic`)
     local: int = 0  # width of the convolutions at H/2 that turn token features into pixels (0: none)
 
+    def __post_init__(self) -> None:
+        """A config from a user's weights file fails here, in words, not deep inside a forward pass."""
+        if len(self.depths) != 3:
+            raise ValueError(
+                f"depths needs 3 numbers (encoder, bottleneck, decoder), got {list(self.depths)}"
+            )
+        if self.dim <= 0 or self.heads <= 0 or self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} must be a positive multiple of heads {self.heads}")
+        if self.window < 1 or self.local < 0:
+            raise ValueError(f"window must be >= 1 and local >= 0, got {self.window} and {self.local}")
+        if self.base not in INTERPOLATIONS:
+            raise ValueError(f"unknown base '{self.base}' (known: {', '.join(INTERPOLATIONS)})")
+
 
 def _windows(x: torch.Tensor, w: int) -> torch.Tensor:
     """(N, H, W, C) -> (N * H/w * W/w, w*w, C)."""

@@ -166,3 +166,21 @@ def test_swin_reads_the_space_channel_only_when_configured() -> None:
         with torch.no_grad():
             moved = (net(x) - net(flipped)).abs().max().item()
         assert (moved > 1e-3) == spaces
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"dim": 32, "heads": 3}, "multiple of heads"),
+        ({"depths": [2, 2]}, "depths needs 3 numbers"),
+        ({"window": 0}, "window must be"),
+        ({"base": "ahd"}, "unknown base 'ahd'"),
+    ],
+)
+def test_swin_refuses_a_config_it_cannot_run(config: dict, words: str) -> None:
+    """A user's weights file with such a config gets a one-line error, not a failure mid-forward."""
+    from msimg.errors import WeightsError
+
+    spec = ModelSpec("mine", "demosaic", "swin-demosaic", {"local": 48, **config}, None)
+    with pytest.raises(WeightsError, match=words):
+        spec.descriptor()
