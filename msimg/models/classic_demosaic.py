@@ -25,6 +25,7 @@ from torch import nn
 
 from msimg.models.descriptor import Traits
 from msimg.ops.cfa import PERIOD
+from msimg.ops.filters import correlate
 
 # Malvar-He-Cutler 2004, Fig. 2 (values / 8)
 _G_AT_RB = [[0.0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]]
@@ -72,29 +73,13 @@ def _swap_where(quad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return swapped if bool(quad.all()) else torch.where(quad, swapped, x)
 
 
-def _correlate(x: torch.Tensor, kernel: list[list[float]]) -> torch.Tensor:
-    """Correlate the last two axes with a small kernel (zeros beyond the border, which the phase padding
-    keeps out of the result) as one scaled in-place addition of a shifted slice per tap: one-channel
-    convolutions on CPU cost far more than these few additions, and more per pixel on larger images."""
-    ry, rx = len(kernel) // 2, len(kernel[0]) // 2
-    h, w = x.shape[-2:]
-    out = torch.zeros_like(x)
-    for i, row in enumerate(kernel):
-        for j, tap in enumerate(row):
-            if tap:
-                dy, dx = i - ry, j - rx  # out[y, x] += tap * x[y + dy, x + dx]
-                target = out[..., max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
-                target.add_(x[..., max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)], alpha=tap)
-    return out
-
-
 def _h(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
-    """Correlate along rows."""
-    return _correlate(x, [taps])
+    """Correlate along rows (zeros beyond the border, which the phase padding keeps out of the result)."""
+    return correlate(x, [taps])
 
 
 def _v(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
-    return _correlate(x, [[t] for t in taps])
+    return correlate(x, [[t] for t in taps])
 
 
 def _box(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -151,7 +136,7 @@ def menon(mosaic: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
     c_h, c_v = torch.where(g_m, 0.0, mosaic - g_h), torch.where(g_m, 0.0, mosaic - g_v)
     d_h = (c_h - F.pad(c_h, (0, 2))[..., 2:]).abs()
     d_v = (c_v - F.pad(c_v, (0, 0, 0, 2))[..., 2:, :]).abs()
-    horizontal = _correlate(d_v, [list(c) for c in zip(*_DECIDE, strict=True)]) >= _correlate(d_h, _DECIDE)
+    horizontal = correlate(d_v, [list(c) for c in zip(*_DECIDE, strict=True)]) >= correlate(d_h, _DECIDE)
     g = torch.where(horizontal, g_h, g_v)
 
     def along(x: torch.Tensor, taps: list[float]) -> torch.Tensor:

@@ -1,9 +1,25 @@
-"""Local filters in torch (CPU or GPU) whose cost does not grow with their radius."""
+"""Local filters in torch (CPU or GPU): small kernels tap by tap, large windows from running sums."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+
+def correlate(x: torch.Tensor, kernel: list[list[float]]) -> torch.Tensor:
+    """Correlate the last two axes with a small kernel, zeros beyond the border (as `F.conv2d` with
+    padding), as one scaled in-place addition of a shifted slice per non-zero tap: one-channel
+    convolutions on CPU cost far more than these few additions, and more per pixel on larger images."""
+    ry, rx = len(kernel) // 2, len(kernel[0]) // 2
+    h, w = x.shape[-2:]
+    out = torch.zeros_like(x)
+    for i, row in enumerate(kernel):
+        for j, tap in enumerate(row):
+            if tap:
+                dy, dx = i - ry, j - rx  # out[y, x] += tap * x[y + dy, x + dx]
+                target = out[..., max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+                target.add_(x[..., max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)], alpha=tap)
+    return out
 
 
 def _box_1d(x: torch.Tensor, r: int, dim: int) -> torch.Tensor:
