@@ -56,25 +56,32 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+DENOISE_MODELS = ("denoise-gunet", "denoise-real")
+
+
 @pytest.fixture()
 def weights_home(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A weights folder with a manifest shipping the tiny model as the default denoise model."""
+    """A weights folder with a manifest shipping the tiny model as both denoise models (the default,
+    denoise-real, and denoise-gunet, which deblur runs)."""
     from msimg.models.weights import sha256_of
 
     home = tmp_path / "weights"
     home.mkdir()
-    target = home / "denoise-gunet.safetensors"
-    target.write_bytes(tiny_model.read_bytes())
-    entry = {
-        "name": "denoise-gunet",
-        "task": "denoise",
-        "file": target.name,
-        "architecture": "gated-unet",
-        "config": TINY_CONFIG,
-        "scale": 1,
-        "sha256": sha256_of(target),
-    }
-    (home / "manifest.json").write_text(json.dumps({"models": [entry]}))
+    entries = []
+    for name in DENOISE_MODELS:
+        target = home / f"{name}.safetensors"
+        target.write_bytes(tiny_model.read_bytes())
+        entry = {
+            "name": name,
+            "task": "denoise",
+            "file": target.name,
+            "architecture": "gated-unet",
+            "config": TINY_CONFIG,
+            "scale": 1,
+            "sha256": sha256_of(target),
+        }
+        entries.append(entry)
+    (home / "manifest.json").write_text(json.dumps({"models": entries}))
     monkeypatch.setenv("MSIMG_WEIGHTS", str(home))
     return home
 
@@ -104,10 +111,11 @@ def ship_tiny(
 
 @pytest.fixture()
 def sr_weights_home(weights_home: Path) -> Path:
-    """`weights_home` plus tiny random-weight sr-x2/x3/x4 models as the shipped super-resolve models."""
-    for scale in (2, 3, 4):
+    """`weights_home` plus tiny random-weight sr-x2/x3/x4 and sr-real-x4 models as the shipped
+    super-resolve models."""
+    for name, scale in (("x2", 2), ("x3", 3), ("x4", 4), ("real-x4", 4)):
         config = {**TINY_CONFIG, "in_channels": 3, "scale": scale}
-        ship_tiny(weights_home, f"sr-x{scale}", "super-resolve", config, scale)
+        ship_tiny(weights_home, f"sr-{name}", "super-resolve", config, scale)
     return weights_home
 
 

@@ -74,3 +74,17 @@ def test_random_kernels_are_seeded_and_blur_keeps_flat_images() -> None:
     assert torch.allclose(
         out[20 - h : 21 + h, 20 - h : 21 + h], k, atol=1e-6
     )  # a point spreads to the kernel
+
+
+def test_kernels_of_the_blur_mix() -> None:
+    """Anisotropic kernels spread along their long axis; the generalised one with beta 2 is the Gaussian;
+    plateau has the longer tail; the sinc has negative lobes (it rings)."""
+    wide = kernels.generalized(3.0, 1.0, 0.0, 2.0, 21)
+    assert wide.sum().item() == pytest.approx(1.0) and wide[10].sum() > 2 * wide[:, 10].sum()
+    assert torch.allclose(kernels.generalized(1.5, 1.5, 30.0, 2.0, 9), kernels.gaussian(1.5), atol=1e-6)
+    tail = (
+        kernels.plateau(1.5, 1.5, 0.0, 1.5, 21)[10, 20] / kernels.generalized(1.5, 1.5, 0.0, 2.0, 21)[10, 20]
+    )
+    assert tail > 100
+    ring = kernels.sinc(math.pi / 3)
+    assert ring.sum().item() == pytest.approx(1.0) and ring.min() < 0

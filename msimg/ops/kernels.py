@@ -77,6 +77,49 @@ def path(points: torch.Tensor, width: float = 1.0) -> torch.Tensor:
     return _normalised(_pool(fine, size))
 
 
+def _rotated(size: int, sigma_x: float, sigma_y: float, angle: float) -> torch.Tensor:
+    """Squared Mahalanobis distance from the centre of a (size, size) grid for an ellipse of axes
+    sigma_x, sigma_y rotated by `angle` degrees."""
+    c = torch.arange(size, dtype=torch.float64) - size // 2
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    a = math.radians(angle)
+    u = xx * math.cos(a) + yy * math.sin(a)
+    v = -xx * math.sin(a) + yy * math.cos(a)
+    return (u / sigma_x) ** 2 + (v / sigma_y) ** 2
+
+
+def generalized(
+    sigma_x: float, sigma_y: float, angle: float, beta: float = 2.0, size: int = 21
+) -> torch.Tensor:
+    """exp(-0.5 d^beta) over an elliptical distance d: beta 2 is the (anisotropic) Gaussian, below 2 heavier
+    tails, above 2 a flatter top. The generalised Gaussian of Real-ESRGAN's blur mix (Wang et al. 2021),
+    whose beta raises d squared: theirs is half of this one."""
+    d2 = _rotated(size, max(sigma_x, 1e-3), max(sigma_y, 1e-3), angle)
+    return _normalised(torch.exp(-0.5 * d2 ** (beta / 2)))
+
+
+def plateau(sigma_x: float, sigma_y: float, angle: float, beta: float = 1.5, size: int = 21) -> torch.Tensor:
+    """1 / (1 + d^beta): a flat core with long tails, like a slightly defocused lens; cut to (size, size),
+    so the tails beyond it are dropped."""
+    d2 = _rotated(size, max(sigma_x, 1e-3), max(sigma_y, 1e-3), angle)
+    return _normalised(1 / (1 + d2 ** (beta / 2)))
+
+
+def sinc(cutoff: float, size: int = 21) -> torch.Tensor:
+    """A circular low-pass of `cutoff` radians per pixel (pi passes everything), cut to (size, size): its
+    truncation rings at sharp edges, as resamplers and over-sharpened JPEGs do."""
+    c = torch.arange(size, dtype=torch.float64) - size // 2
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    r = torch.sqrt(xx**2 + yy**2)
+    safe = torch.where(r > 0, r, torch.ones_like(r))
+    k = torch.where(
+        r > 0,
+        cutoff * torch.special.bessel_j1(cutoff * safe) / (2 * math.pi * safe),
+        cutoff**2 / (4 * math.pi),
+    )
+    return _normalised(k)
+
+
 def motion(length: float, angle: float) -> torch.Tensor:
     """Linear motion of `length` pixels at `angle` degrees (counter-clockwise from the x axis)."""
     if length <= 1:

@@ -21,10 +21,11 @@ from msimg.train.loop import data_path
 ImageFn = Callable[[np.ndarray], np.ndarray]
 
 
-def session(task: str, precision: str = "auto", **options: Any) -> Session:
-    """A session of `task` with these task options on the default device (the methods under test)."""
+def session(task: str, precision: str = "auto", model: str | None = None, **options: Any) -> Session:
+    """A session of `task` with these task options on the default device (the methods under test), with
+    the options' own model unless `model` names another."""
     spec = get_task(task)
-    return open_session(spec, EngineOptions(precision=precision), spec.options_type(**options))
+    return open_session(spec, EngineOptions(precision=precision, model=model), spec.options_type(**options))
 
 
 def centre_crop(im: np.ndarray, size: int = 512) -> np.ndarray:

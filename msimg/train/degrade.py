@@ -36,6 +36,32 @@ def quantize(x: torch.Tensor, levels: int = 255) -> torch.Tensor:
     return torch.round(x.clamp(0, 1) * levels) / levels
 
 
+def jpeg_file(rgb: np.ndarray, quality: int, subsampling: str = "4:2:0") -> bytes:
+    """(H, W, 3) uint8 -> a JPEG file of `quality`, as Pillow (libjpeg, the encoder most users' files come
+    from) writes it."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality, subsampling=subsampling)
+    return buffer.getvalue()
+
+
+def jpeg(x: torch.Tensor, qualities: list[int], subsampling: list[str] | None = None) -> torch.Tensor:
+    """(N, 3, H, W) in [0, 1] -> the same images after a round trip through JPEG files of `qualities`
+    (4:2:0 unless `subsampling` says per image), decoded by msimg's own reader."""
+    from msimg.io.read import decode_image
+
+    pixels = (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
+    modes = subsampling or ["4:2:0"] * len(qualities)
+    out = [
+        decode_image(jpeg_file(np.ascontiguousarray(p), q, s)).pixels
+        for p, q, s in zip(pixels, qualities, modes, strict=True)
+    ]
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).to(x.dtype).div_(255.0)
+
+
 def sensor_noise(
     x: torch.Tensor, gen: torch.Generator, max_sigma: float = 75 / 255, pg_fraction: float = 0.3
 ) -> tuple[torch.Tensor, torch.Tensor]:

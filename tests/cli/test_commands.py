@@ -37,7 +37,10 @@ def test_doctor_json() -> None:
 def test_models_list_and_info(weights_home: Path) -> None:
     listed = msimg("models", "list", "--json", env_weights=weights_home)
     assert listed.returncode == 0
-    assert [json.loads(line)["name"] for line in listed.stdout.splitlines()] == ["denoise-gunet"]
+    assert [json.loads(line)["name"] for line in listed.stdout.splitlines()] == [
+        "denoise-gunet",
+        "denoise-real",
+    ]
     info = msimg("models", "info", "denoise-gunet", "--json", env_weights=weights_home)
     descriptor = json.loads(info.stdout)["descriptor"]
     assert descriptor["task"] == "denoise" and descriptor["in_channels"] == 4

@@ -16,14 +16,20 @@ import msimg
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.image import ImageMeta
-from msimg.io.read import read_image
+from msimg.io.read import decode_image, read_image
 from msimg.ops.metrics import psnr, rgb_to_y
 from msimg.tasks.dejpeg.bench import psnr_b
 from msimg.tasks.dejpeg.options import DejpegOptions
 from msimg.tasks.dejpeg.quality import estimate_quality, file_quality, ijg_table, tables
 from msimg.tasks.dejpeg.task import model_input, prepare
-from msimg.tasks.dejpeg.training import DejpegObjective, compress, encode
+from msimg.tasks.dejpeg.training import DejpegObjective
+from msimg.train.degrade import jpeg_file as encode
 from tests.conftest import TINY_CONFIG, photo, ship_tiny, write_png
+
+
+def compress(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """A uint8 image after a round trip through a JPEG file."""
+    return decode_image(encode(rgb, quality)).pixels
 
 
 def noisy_photo(h: int = 48, w: int = 64) -> np.ndarray:

@@ -37,21 +37,26 @@ def nearest_session(options: SuperResolveOptions, scale: int) -> Session:
 
 
 @pytest.mark.parametrize(
-    "scale,outscale,model,final",
+    "scale,outscale,degradation,model,final",
     [
-        (None, None, "sr-x4", 4.0),
-        (2, None, "sr-x2", 2.0),
-        (None, 1.5, "sr-x2", 1.5),
-        (None, 2.5, "sr-x3", 2.5),
-        (None, 3.5, "sr-x4", 3.5),
-        (None, 8, "sr-x4", 8.0),
-        (2, 3.5, "sr-x2", 3.5),
+        (None, None, "real", "sr-real-x4", 4.0),
+        (2, None, "real", "sr-real-x4", 2.0),  # no real x2 or x3: the x4 model, shrunk
+        (3, None, "real", "sr-real-x4", 3.0),
+        (None, 1.5, "real", "sr-real-x4", 1.5),
+        (None, None, "bicubic", "sr-x4", 4.0),
+        (2, None, "bicubic", "sr-x2", 2.0),
+        (3, None, "bicubic", "sr-x3", 3.0),
+        (None, 1.5, "bicubic", "sr-x2", 1.5),
+        (None, 2.5, "bicubic", "sr-x3", 2.5),
+        (None, 3.5, "bicubic", "sr-x4", 3.5),
+        (None, 8, "bicubic", "sr-x4", 8.0),
+        (2, 3.5, "bicubic", "sr-x2", 3.5),
     ],
 )
 def test_the_options_pick_the_model_and_final_scale(
-    scale: int | None, outscale: float | None, model: str, final: float
+    scale: int | None, outscale: float | None, degradation: str, model: str, final: float
 ) -> None:
-    options = SuperResolveOptions(scale, outscale)
+    options = SuperResolveOptions(scale, outscale, degradation=degradation)
     assert model_for(options) == model and options.final_scale == final
 
 
@@ -60,6 +65,8 @@ def test_bad_options_are_usage_errors() -> None:
         SuperResolveOptions(scale=5)
     with pytest.raises(UsageError, match="--outscale"):
         SuperResolveOptions(outscale=0)
+    with pytest.raises(UsageError, match="--degradation must be real or bicubic, got 'jpeg'"):
+        SuperResolveOptions(degradation="jpeg")
 
 
 @pytest.mark.parametrize("channels", [1, 2, 3, 4])

@@ -90,7 +90,8 @@ def test_train_writes_weights_manifest_and_log(data_dir: Path, tmp_path: Path, m
 def test_an_overridden_recipe_leaves_the_shipped_weights_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`msimg train denoise --steps 1` is an experiment, not the recipe: it writes to runs/, not weights/."""
+    """`msimg train denoise --recipe denoise-gunet --steps 1` is an experiment, not the recipe: it writes
+    to runs/, not weights/."""
     import os
 
     from msimg.cli.app import main
@@ -104,7 +105,8 @@ def test_an_overridden_recipe_leaves_the_shipped_weights_alone(
     monkeypatch.chdir(tmp_path)
     umask = os.umask(0o022)
     try:
-        assert main(["train", "denoise", "--data", str(data_dir), "--steps", "1", "--batch", "1"]) == 0
+        args = ["--data", str(data_dir), "--steps", "1", "--batch", "1"]
+        assert main(["train", "denoise", "--recipe", "denoise-gunet", *args]) == 0
     finally:
         os.umask(umask)
     (run,) = (tmp_path / "runs").iterdir()  # runs/denoise-gunet-<hash of the changes>, not the recipe's own
@@ -112,7 +114,8 @@ def test_an_overridden_recipe_leaves_the_shipped_weights_alone(
     written = run / "denoise-gunet.safetensors"
     assert written.is_file() and written.stat().st_mode & 0o777 == 0o644
     assert not any(home.iterdir())
-    other = ["train", "denoise", "--data", str(data_dir), "--steps", "2", "--resume", "--run-dir", str(run)]
+    other = ["train", "denoise", "--recipe", "denoise-gunet", "--data", str(data_dir), "--steps", "2"]
+    other += ["--resume", "--run-dir", str(run)]
     assert main(other) == 2  # its checkpoint is another recipe's: never resumed and exported as this one
 
 
@@ -319,3 +322,33 @@ def test_training_haze_varies_over_a_canvas_larger_than_the_crop() -> None:
         return float((hazy.amax(dim=(1, 2)) - hazy.amin(dim=(1, 2))).mean())
 
     assert spread(4.0) < 0.8 * spread(1.0)
+
+
+def test_real_super_resolve_recipe_degrades_like_the_web() -> None:
+    """The recorded ranges survive the manifest's JSON; inputs are 8-bit at 1/scale; the held-out case
+    is the same image every time."""
+    recipe = RECIPES["sr-real-x4"]
+    recorded = replace(recipe, extra=json.loads(json.dumps(recipe.extra)))
+    objective = objective_for(recorded)
+    clean = torch.from_numpy(photo(100, 100)).permute(2, 0, 1)[None].float().repeat(3, 1, 1, 1) / 255
+    lr, hr = objective.degrade(clean, torch.Generator().manual_seed(0))
+    assert lr.shape == (3, 3, 24, 24) and hr.shape == (3, 3, 96, 96)
+    assert torch.equal(lr, (lr * 255).round() / 255)
+    [(kind, a, _)], [(_, b, _)] = (objective.validation_cases(clean[:1], 5) for _ in range(2))
+    assert kind == "web_x4" and torch.equal(a, b)
+
+
+def test_denoise_real_recipe_mixes_white_and_camera_noise() -> None:
+    """Camera crops are told the level `--sigma auto` would estimate from them; the rest keep the white
+    noise mix with its true level."""
+    from msimg.tasks.denoise.task import estimate_sigma
+
+    objective = objective_for(RECIPES["denoise-real"])
+    clean = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float().repeat(8, 1, 1, 1) / 255
+    x, target = objective.degrade(clean, torch.Generator().manual_seed(2))
+    assert x.shape == (8, 4, 64, 64) and torch.equal(target, clean)
+    estimated = [estimate_sigma(im[:3].permute(1, 2, 0).numpy()) for im in x]
+    told = x[:, 3, 0, 0]
+    matches = [abs(float(t) - e) < 1e-6 for t, e in zip(told, estimated, strict=True)]
+    assert any(matches) and not all(matches)
+    assert [c[0] for c in objective.validation_cases(clean[:1], 0)] == ["s15", "s25", "s50", "camera"]

@@ -23,7 +23,7 @@ from msimg.io.read import decode_image, read_image
 from msimg.ops.metrics import psnr, rgb_to_y, ssim
 from msimg.tasks.benchkit import DemoKit, held_out, session
 from msimg.tasks.dejpeg.quality import estimate_quality
-from msimg.tasks.dejpeg.training import encode
+from msimg.train.degrade import jpeg_file
 
 QUALITIES = (10, 20, 30, 50)
 BLOCK = 8
@@ -79,7 +79,7 @@ def bm3d(sigma: float) -> Method:
 
 def tuned(make: Callable[[float], Method], grid: tuple[float, ...], tune: list[np.ndarray], q: int) -> float:
     """The setting of `grid` with the best mean PSNR on training crops at quality `q`."""
-    files = [encode(im, q) for im in tune]
+    files = [jpeg_file(im, q) for im in tune]
     pairs = [(decode_image(f).pixels, f, im) for f, im in zip(files, tune, strict=True)]
     return max(grid, key=lambda v: np.mean([psnr(make(v)(j, f), im) for j, f, im in pairs]))
 
@@ -98,7 +98,7 @@ def bench(limit: int | None, peers: bool) -> str:
     ]
     from_file, blind = msimg_method(True), msimg_method(False)
     for q in QUALITIES:
-        files = [encode(clean, q) for _, clean in val]
+        files = [jpeg_file(clean, q) for _, clean in val]
         jpegs = [decode_image(f).pixels for f in files]
         h = tuned(nlm, (2.0, 4.0, 6.0, 9.0), tune, q)
         methods: list[tuple[str, Method]] = [
@@ -142,7 +142,7 @@ def demo(kit: DemoKit, out: Path) -> int:
         rgb = read_image(path).pixels[..., :3]
         rgb = np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb
         target = jpeg_dir / f"{path.stem}.jpg"
-        target.write_bytes(encode(np.ascontiguousarray(rgb), DEMO_QUALITY))
+        target.write_bytes(jpeg_file(np.ascontiguousarray(rgb), DEMO_QUALITY))
         inputs.append((target, rgb))
     code = kit.run("dejpeg", jpeg_dir, clean_dir, "--overwrite")
     if code == 0:

@@ -3,38 +3,16 @@ of them come from (libjpeg through Pillow), decoded by msimg's own reader."""
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import torch
-from PIL import Image as PILImage
 
-from msimg.io.read import decode_image
 from msimg.tasks.dejpeg.task import model_input
 from msimg.tasks.denoise.training import RECIPES as DENOISE
+from msimg.train.degrade import jpeg
 from msimg.train.loop import Recipe
 from msimg.train.objectives import Plain
 
 VALIDATION_QUALITIES = (10, 20, 30, 50)
 GRID = 16  # a 4:2:0 JPEG's coding unit: crops are shifted against it at random
-
-
-def encode(rgb: np.ndarray, quality: int, subsampling: str = "4:2:0") -> bytes:
-    """(H, W, 3) uint8 -> a JPEG file of `quality`, as Pillow (libjpeg) writes it."""
-    buffer = io.BytesIO()
-    PILImage.fromarray(rgb).save(buffer, "JPEG", quality=quality, subsampling=subsampling)
-    return buffer.getvalue()
-
-
-def compress(rgb: np.ndarray, quality: int, subsampling: str = "4:2:0") -> np.ndarray:
-    """(H, W, 3) uint8 -> the same image after a round trip through a JPEG file of `quality`."""
-    return decode_image(encode(rgb, quality, subsampling)).pixels
-
-
-def _compressed(clean: torch.Tensor, qualities: list[int], subsampling: list[str]) -> torch.Tensor:
-    pixels = (clean.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
-    out = np.stack([compress(p, q, s) for p, q, s in zip(pixels, qualities, subsampling, strict=True)])
-    return torch.from_numpy(out).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 class DejpegObjective(Plain):
@@ -54,7 +32,7 @@ class DejpegObjective(Plain):
         size = clean.shape[-1] - GRID
         clean = clean[..., dy : dy + size, dx : dx + size]
         told = torch.where(torch.rand(n, generator=gen) < self.known, qualities, 0)
-        return model_input(_compressed(clean, qualities.tolist(), subsampling), told), clean
+        return model_input(jpeg(clean, qualities.tolist(), subsampling), told), clean
 
     def validation_cases(
         self, clean: torch.Tensor, index: int
@@ -62,9 +40,9 @@ class DejpegObjective(Plain):
         """4:2:0 at the benchmark's qualities, told the quality and blind."""
         cases = []
         for q in VALIDATION_QUALITIES:
-            jpeg = _compressed(clean, [q], ["4:2:0"])
-            cases.append((f"q{q}", model_input(jpeg, torch.tensor([q])), clean))
-            cases.append((f"q{q}_blind", model_input(jpeg, torch.tensor([0])), clean))
+            compressed = jpeg(clean, [q])
+            cases.append((f"q{q}", model_input(compressed, torch.tensor([q])), clean))
+            cases.append((f"q{q}_blind", model_input(compressed, torch.tensor([0])), clean))
         return cases
 
 

@@ -9,10 +9,13 @@ from msimg.tasks.fields import auto_or, option
 
 MAX_SIGMA = 75.0  # the highest level the model was trained on, on the 8-bit scale
 
-SUMMARY = "Remove sensor and Gaussian noise, colour or gray, any level."
-HELP = """Remove sensor and Gaussian noise from photos, colour or gray, at any level.
+SUMMARY = "Remove camera and Gaussian noise, colour or gray, any level."
+HELP = """Remove camera and Gaussian noise from photos, colour or gray, at any level.
 
 The noise level is estimated in each image unless --sigma gives it; one network covers every level.
+Camera photos (demosaiced, colour-corrected, often JPEG) have noise that is not white: leave --sigma at
+auto for them, which runs the model that learnt camera noise; --sigma N means white Gaussian noise of that
+level and runs the white-noise model.
 
 Examples:
 
@@ -30,7 +33,7 @@ class DenoiseOptions:
 
     sigma: float | None = option(
         None,
-        "Noise level on the 8-bit scale (0-75), or auto to estimate it.",
+        "White-noise level on the 8-bit scale (0-75), or auto to estimate it (camera photos: auto).",
         parse=auto_or(float, "--sigma", "a number 0-75"),
         shown="auto",
     )

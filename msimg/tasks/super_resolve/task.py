@@ -1,5 +1,6 @@
-"""Super-resolve: x2/x3/x4 GatedUNets with a pixel-shuffle ending; any final factor by resizing the
-model's output (area averaging when shrinking it, Lanczos when enlarging it)."""
+"""Super-resolve: x2/x3/x4 GatedUNets with a pixel-shuffle ending, trained on bicubic or on web-like
+inputs (`--degradation`); any final factor by resizing the model's output (area averaging when shrinking
+it, Lanczos when enlarging it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from msimg.tasks.super_resolve.options import HELP, SUMMARY, SuperResolveOptions
 
 
 def model_for(options: SuperResolveOptions) -> str:
-    return f"sr-x{options.model_scale}"
+    kind = "real-" if options.degradation == "real" else ""
+    return f"sr-{kind}x{options.model_scale}"
 
 
 def resize(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -33,7 +35,7 @@ TASK = Task(
     name="super-resolve",
     summary=SUMMARY,
     help=HELP,
-    default_model="sr-x4",
+    default_model="sr-real-x4",
     options_type=SuperResolveOptions,
     restore=restore,
     model_for=model_for,
