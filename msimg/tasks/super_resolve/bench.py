@@ -123,7 +123,7 @@ def web_pairs(images: list[tuple[str, np.ndarray]], scale: int) -> list[tuple[np
     cut = SuperResolveObjective(scale, multiple=1)
     pairs = []
     for i, (_, im) in enumerate(images):
-        _, ref = cut.pair(torch.from_numpy(im).permute(2, 0, 1)[None].float() / 255)
+        ref = cut.cut(torch.from_numpy(im).permute(2, 0, 1)[None].float() / 255)
         pairs.append((to_uint8(web_case(ref, scale, i)), to_uint8(ref)))
     return pairs
 

@@ -22,10 +22,14 @@ class SuperResolveObjective(Plain):
     def __init__(self, scale: int, multiple: int = 16) -> None:
         self.scale, self.step = scale, scale * multiple
 
+    def cut(self, clean: torch.Tensor) -> torch.Tensor:
+        """The reference: (N, 3, H, W) cut to a multiple of `scale` * `multiple`."""
+        h, w = clean.shape[-2] // self.step * self.step, clean.shape[-1] // self.step * self.step
+        return clean[..., :h, :w]
+
     def pair(self, clean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(8-bit low-resolution input, the cut reference) for (N, 3, H, W) clean images in [0, 1]."""
-        h, w = clean.shape[-2] // self.step * self.step, clean.shape[-1] // self.step * self.step
-        target = clean[..., :h, :w]
+        target = self.cut(clean)
         return quantize(bicubic_down(target, self.scale)), target
 
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,13 +59,13 @@ class RealSuperResolveObjective(SuperResolveObjective):
         self.spec = spec
 
     def degrade(self, clean: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        _, target = self.pair(clean)
+        target = self.cut(clean)
         return web(target, gen, self.spec), target
 
     def validation_cases(
         self, clean: torch.Tensor, index: int
     ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-        _, target = self.pair(clean)
+        target = self.cut(clean)
         return [(f"web_x{self.scale}", web_case(target, self.scale, index), target)]
 
 
