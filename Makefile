@@ -4,14 +4,17 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
+# what pip installs as torch, first, so nothing pulls a multi-GB CUDA build: here, the CPU wheel on this
+# machine's disk (pip's find-links); on another machine, e.g.
+#   make clean install TORCH="torch --index-url https://download.pytorch.org/whl/cpu"
+TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint bench weights clean
+.PHONY: install demo test test-fast lint bench weights clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	# the CPU build on this machine's disk first, so nothing pulls a multi-GB CUDA build
-	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet $(TORCH)
 	$(PIP) install --quiet -e ".[dev]"
 	touch $(STAMP)
 
@@ -22,6 +25,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest
+
+# the tests not marked slow (pyproject.toml): under a minute on 2 cores, for the edit-test loop
+test-fast: install
+	$(PY) -m pytest -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check msimg tests benchmarks hatch_build.py

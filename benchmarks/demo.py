@@ -67,6 +67,8 @@ def main() -> int:
         module = task_module(name, "bench")
         if name in shipped and module is not None and hasattr(module, "demo"):
             codes.append(module.demo(Kit(), out))
+    print(f"\n$ msimg report {os.path.relpath(out)}")  # one page over every result folder; prints its path
+    codes.append(subprocess.call([sys.executable, "-m", "msimg", "report", str(out)]))
     return max(codes, default=0)
 
 

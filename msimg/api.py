@@ -19,6 +19,7 @@ import numpy as np
 
 from msimg.engine.options import EngineOptions, OutputOptions
 from msimg.engine.pipeline import Report, Reporter, run_jobs
+from msimg.engine.preflight import preflight
 from msimg.engine.session import Session, open_session
 from msimg.errors import UsageError
 from msimg.io.discover import plan_jobs
@@ -174,4 +175,5 @@ def run_batch(
         raise UsageError("the image would be written to the terminal; give -o FILE or redirect stdout")
     if any(job.source is None for job in jobs) and sys.stdin.isatty():
         raise UsageError("'-' reads the image from stdin, which is the terminal; pipe or redirect a file in")
+    jobs = preflight(spec, task_options or spec.options_type(), jobs, out)
     return run_jobs(open_session(spec, engine, task_options), jobs, out, reporter)

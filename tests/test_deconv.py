@@ -62,6 +62,7 @@ def test_the_data_step_restores_without_ringing_at_borders(spec: str) -> None:
     assert float(border.mean()) < 2.5 * float(err[12:-12, 12:-12].mean())
 
 
+@pytest.mark.slow
 def test_the_data_step_reaches_an_image_that_fits_both_terms() -> None:
     """When the prior is the sharp image and the data its exact blur, the sharp image is the solution:
     the solver gets there from a different start (the last solution), slanted kernel and borders too."""

@@ -26,6 +26,7 @@ def gray_blurred(name: str, spec: str | None, seed: int = 0) -> torch.Tensor:
     return x.round().clamp(0, 255)[0].mean(0).double() / 255
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["coffee", "astronaut"])
 @pytest.mark.parametrize(
     "spec,tolerance",
@@ -42,6 +43,7 @@ def test_identifies_the_family_and_size(name: str, spec: str, tolerance: list[fl
     assert torch.equal(fit.kernel, kernels.parse(fit.spec))
 
 
+@pytest.mark.slow
 def test_a_sharp_photo_has_no_blur_worth_undoing() -> None:
     fit = kernel_fit.identify(gray_blurred("coffee", None))
     assert fit is not None and fit.negligible, fit.spec
@@ -57,6 +59,7 @@ def test_the_spectrum_of_white_noise_is_its_variance() -> None:
     assert float(spectrum[4:-4, 4:].mean()) == pytest.approx(0.01, rel=0.05)
 
 
+@pytest.mark.slow
 def test_a_fit_whose_size_is_unsure_is_not_trusted() -> None:
     """White noise has no spectral fall-off to read a size from: every size of the best kernel fits about
     as well, so the fit is marked as not distinct (deblur then leaves the image alone)."""

@@ -27,6 +27,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("msimg-*.whl"))
 
 
+@pytest.mark.slow  # builds the wheel
 def test_wheel_carries_every_shipped_weights_file(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         manifest = json.loads(zf.read("msimg/weights/manifest.json"))
@@ -38,6 +39,7 @@ def test_wheel_carries_every_shipped_weights_file(wheel: Path) -> None:
             assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["name"]
 
 
+@pytest.mark.slow
 def test_installed_package_runs_with_its_own_weights(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     pip = [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)]
@@ -69,3 +71,19 @@ def test_msimg_weights_names_a_users_folder(monkeypatch: pytest.MonkeyPatch, tmp
     assert weights_dir() == tmp_path
     monkeypatch.delenv("MSIMG_WEIGHTS")
     assert weights_dir() == ROOT / "weights"  # this checkout: no msimg/weights inside the package
+
+
+def test_make_install_takes_the_cpu_torch_index_users_need() -> None:
+    """An ordinary machine has no local CPU wheel: `make install TORCH=...` must hand pip the CPU index
+    the README gives, instead of the default that pulls the multi-GB CUDA build."""
+    cpu = "torch --index-url https://download.pytorch.org/whl/cpu"
+    root = Path(__file__).resolve().parents[1]
+    assert cpu in (root / "README.md").read_text()
+    plan = subprocess.run(
+        ["make", "-n", "-B", "install", f"TORCH={cpu}", "VENV=/nonexistent-venv"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"/nonexistent-venv/bin/pip install --quiet {cpu}" in plan

@@ -6,20 +6,55 @@ from __future__ import annotations
 import inspect
 import signal
 import sys
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from msimg import __version__
-from msimg.cli.commands import doctor, evaluate, models, train
+from msimg.cli.commands import doctor, evaluate, models, report, train
 from msimg.cli.commands.task import command_for
 from msimg.errors import MsimgError, UsageError
 from msimg.tasks import TASKS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+
+def _no_type(ctx: object) -> str:
+    return ""
+
+
+def _untyped(get_params: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
+    def params(ctx: Any) -> list[Any]:
+        found = get_params(ctx)
+        for param in found:
+            param.display_type_rich = _no_type
+        return found
+
+    return params
+
+
+def _commands(command: Any) -> Iterator[Any]:
+    yield command
+    for sub in getattr(command, "commands", {}).values():
+        yield from _commands(sub)
+
+
+class _Root(TyperGroup):
+    """The `msimg` group. Typer's help has a type column (`<str>`, `<list[str]>`, `<bool>`): noise next to
+    help that says in words what each option takes. The group is built with every command under it, so it
+    drops that column for all of them here, where the help reads their parameters (`--help` included)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for command in _commands(self):
+            command.get_params = _untyped(command.get_params)
+
+
 app = typer.Typer(
     name="msimg",
+    cls=_Root,
     help="Restore whole folders of images with multi-scale neural networks on a tiled engine (CPU or GPU).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,7 +91,12 @@ def reflow(doc: str) -> str:
 for _name in TASKS:
     _command, _help, _summary = command_for(_name)
     app.command(_name, help=reflow(_help), short_help=_summary, no_args_is_help=True)(_command)
-for _name, _command in (("doctor", doctor.doctor), ("train", train.train), ("eval", evaluate.evaluate)):
+for _name, _command in (
+    ("doctor", doctor.doctor),
+    ("train", train.train),
+    ("eval", evaluate.evaluate),
+    ("report", report.report),
+):
     app.command(_name, help=reflow(_command.__doc__ or ""), no_args_is_help=_name != "doctor")(_command)
 app.add_typer(models.app, name="models")
 

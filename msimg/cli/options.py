@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from msimg.engine.options import DEFAULT_MAX_PIXELS, EngineOptions, OutputOptions
+from msimg.engine.options import DEFAULT_DECODE_TIMEOUT, DEFAULT_MAX_PIXELS, EngineOptions, OutputOptions
 from msimg.tasks.fields import auto_or
 
 ENGINE = "Engine"
@@ -43,6 +43,7 @@ class CommonArgs:
     json: bool
     quiet: bool
     max_megapixels: float
+    decode_timeout: float
 
     def engine(self) -> EngineOptions:
         return EngineOptions(
@@ -50,7 +51,7 @@ class CommonArgs:
         )
 
     def output_options(self) -> OutputOptions:
-        return OutputOptions(self.fmt, self.quality, int(self.max_megapixels * 1e6))
+        return OutputOptions(self.fmt, self.quality, int(self.max_megapixels * 1e6), self.decode_timeout)
 
 
 _COMMON: dict[str, tuple[Any, Any]] = {
@@ -168,6 +169,17 @@ _COMMON: dict[str, tuple[Any, Any]] = {
             ),
         ],
         DEFAULT_MAX_PIXELS / 1e6,
+    ),
+    "decode_timeout": (
+        Annotated[
+            float,
+            typer.Option(
+                help="Seconds one file may take to decode (0: no limit); a file over it fails, the batch "
+                "goes on.",
+                rich_help_panel=ENGINE,
+            ),
+        ],
+        DEFAULT_DECODE_TIMEOUT,
     ),
 }
 

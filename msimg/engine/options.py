@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from msimg.errors import UsageError
-from msimg.io.image import DEFAULT_MAX_PIXELS
+from msimg.io.image import DEFAULT_DECODE_TIMEOUT, DEFAULT_MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,18 @@ class EngineOptions:
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """How results are written: `fmt` "same" keeps each input's format where it can hold the result."""
+    """How results are written: `fmt` "same" keeps each input's format where it can hold the result.
+    `max_pixels` and `decode_timeout` (seconds, 0 = no limit) bound what one input may cost to read."""
 
     fmt: str = "same"
     quality: int = 95
     max_pixels: int = DEFAULT_MAX_PIXELS
+    decode_timeout: float = DEFAULT_DECODE_TIMEOUT
 
     def __post_init__(self) -> None:
         if not 1 <= self.quality <= 100:
             raise UsageError(f"--quality must be within 1-100, got {self.quality}")
         if self.max_pixels < 1:
             raise UsageError(f"--max-megapixels must be positive, got {self.max_pixels / 1e6:g}")
+        if self.decode_timeout < 0:
+            raise UsageError(f"--decode-timeout must be 0 (no limit) or more, got {self.decode_timeout:g}")

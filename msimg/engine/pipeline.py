@@ -11,18 +11,21 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from msimg.engine.options import OutputOptions
+from msimg.engine.provenance import made_by, reconcile, record
 from msimg.engine.session import Session
 from msimg.errors import ImageReadError, MsimgError, UsageError
 from msimg.io.atomic import remove_stale_temps
 from msimg.io.discover import Job, stale_temp_roots
+from msimg.io.guard import IsolatedDecoder
 from msimg.io.image import Image
-from msimg.io.read import decode_image
+from msimg.io.read import decode_image, read_image
+from msimg.io.records import append_record
 from msimg.io.write import (
     encode_image,
     format_from_suffix,
@@ -48,6 +51,7 @@ class FileResult:
     error: str | None = None
     found: dict[str, Any] | None = None  # what the task found in the image (deblur: the kernel)
     needs_options: bool = False  # failed because the request must say more (a usage error for this file)
+    note: str | None = None  # why an existing output was kept or redone
 
 
 @dataclass(frozen=True)
@@ -80,19 +84,21 @@ class Report:
 
 
 class Reporter(Protocol):
-    """Receives events from the pipeline; `result` may be called from the writer thread."""
+    """Receives events from the pipeline; `result` may be called from the writer thread. `start` gets the
+    megapixels to process as the inputs' headers tell them (0 when none does); `partial` the fraction done
+    of the image the model is working on, and that image's megapixels."""
 
-    def start(self, total: int, device: str, tile: int) -> None: ...
-    def partial(self, fraction: float) -> None: ...  # of the image the model is working on
+    def start(self, total: int, device: str, tile: int, megapixels: float) -> None: ...
+    def partial(self, fraction: float, megapixels: float) -> None: ...
     def result(self, result: FileResult) -> None: ...
     def finish(self, report: Report) -> None: ...
 
 
 class _Null:
-    def start(self, total: int, device: str, tile: int) -> None:
+    def start(self, total: int, device: str, tile: int, megapixels: float) -> None:
         pass
 
-    def partial(self, fraction: float) -> None:
+    def partial(self, fraction: float, megapixels: float) -> None:
         pass
 
     def result(self, result: FileResult) -> None:
@@ -139,25 +145,30 @@ def _describe(err: BaseException) -> str:
     return text if isinstance(err, MsimgError) else f"{type(err).__name__}: {text}".rstrip(": ")
 
 
-def _read(job: Job, session: Session, max_pixels: int) -> Image:
+def _read(job: Job, session: Session, max_pixels: int, decoder: IsolatedDecoder) -> Image:
+    """Decode one input in the decoder's worker process: a file that crashes or hangs a decoder fails
+    alone (`msimg.io.guard`). Same readers as `Session.read`, named so that they pickle."""
     if job.source is None:
         if session.task.suffixes:  # a reader of its own files (RAW): the suffix tells the format
             raise ImageReadError(f"{session.task.name} reads named files (their suffix tells the format)")
-        return decode_image(sys.stdin.buffer.read(), max_pixels)
-    return session.read(job.source, max_pixels)
+        return decoder.run(decode_image, sys.stdin.buffer.read(), max_pixels)
+    if session.task.read is not None:
+        return decoder.run(session.task.read, job.source, session.options, max_pixels)
+    return decoder.run(read_image, job.source, max_pixels)
 
 
 def _reader(
-    jobs: list[Job], session: Session, out: queue.Queue[Any], stop: threading.Event, max_pixels: int
+    jobs: list[Job], session: Session, out: queue.Queue[Any], stop: threading.Event, options: OutputOptions
 ) -> None:
-    for job in jobs:
-        start = time.perf_counter()
-        try:
-            item: tuple[Any, ...] = (job, _read(job, session, max_pixels), None, start)
-        except Exception as err:  # every failure of one file is recorded, never fatal to the batch
-            item = (job, None, _describe(err), start)
-        if not _put(out, item, stop):
-            return
+    with IsolatedDecoder(options.decode_timeout or None) as decoder:
+        for job in jobs:
+            start = time.perf_counter()
+            try:
+                item: tuple[Any, ...] = (job, _read(job, session, options.max_pixels, decoder), None, start)
+            except Exception as err:  # every failure of one file is recorded, never fatal to the batch
+                item = (job, None, _describe(err), start)
+            if not _put(out, item, stop):
+                return
     _put(out, _END, stop)
 
 
@@ -181,7 +192,12 @@ def _write(job: Job, image: Image, out: OutputOptions) -> Path | None:
 
 
 def _writer(
-    q: queue.Queue[Any], stop: threading.Event, collect: _Collector, out: OutputOptions, device: str
+    q: queue.Queue[Any],
+    stop: threading.Event,
+    collect: _Collector,
+    out: OutputOptions,
+    device: str,
+    made: dict[str, Any],
 ) -> None:
     while True:
         item = _get(q, stop)
@@ -190,15 +206,20 @@ def _writer(
         job, image, start, megapixels, tile = item
         try:
             written = _write(job, image, out)
+            seconds, found = time.perf_counter() - start, image.meta.extra.get("found")
+            if written is not None:
+                line = record(made, job.source, written, out.quality, seconds, megapixels)
+                append_record(written, {**line, "found": found})
             result = FileResult(
                 job.name,
                 str(written) if written else "<stdout>",
                 "done",
-                time.perf_counter() - start,
+                seconds,
                 megapixels,
                 tile,
                 device,
-                found=image.meta.extra.get("found"),
+                found=found,
+                note=job.note,
             )
         except Exception as err:
             result = FileResult(
@@ -219,8 +240,12 @@ def _process(
             collect.add(FileResult(job.name, None, "failed", time.perf_counter() - start, error=error))
             continue
         megapixels = image.width * image.height / 1e6
+
+        def partial(fraction: float, megapixels: float = megapixels) -> None:
+            collect.reporter.partial(fraction, megapixels)
+
         try:
-            result, tile = session.restore_image(image, collect.reporter.partial)
+            result, tile = session.restore_image(image, partial)
         except Exception as err:
             seconds = time.perf_counter() - start
             usage = isinstance(err, UsageError)
@@ -239,6 +264,13 @@ def _drain(q: queue.Queue[Any], stop: threading.Event) -> Iterator[Any]:
         yield item
 
 
+def _planned(jobs: Sequence[Job]) -> float:
+    """Megapixels to process: the headers' figures, and their mean for inputs whose header said nothing
+    (RAW files, stdin); 0 when none said anything."""
+    known = [j.megapixels for j in jobs if j.megapixels is not None]
+    return sum(known) * len(jobs) / len(known) if known else 0.0
+
+
 def run_jobs(
     session: Session, jobs: list[Job], out: OutputOptions, reporter: Reporter | None = None
 ) -> Report:
@@ -248,16 +280,20 @@ def run_jobs(
     begin = time.perf_counter()
     for root in stale_temp_roots(jobs):
         remove_stale_temps(root)
-    reporter.start(len(jobs), session.device, session.tile)
+    made = made_by(session)
+    jobs = reconcile(jobs, made, out.quality)
+    todo = [j for j in jobs if not j.skip]
+    reporter.start(len(jobs), session.device, session.tile, _planned(todo))
     for job in jobs:
         if job.skip:
-            collect.add(FileResult(job.name, str(job.output), "skipped"))
-    todo = [j for j in jobs if not j.skip]
+            collect.add(FileResult(job.name, str(job.output), "skipped", note=job.note))
     stop = threading.Event()
     read_q: queue.Queue[Any] = queue.Queue(maxsize=2)
     write_q: queue.Queue[Any] = queue.Queue(maxsize=2)
-    reader = threading.Thread(target=_reader, args=(todo, session, read_q, stop, out.max_pixels), daemon=True)
-    writer = threading.Thread(target=_writer, args=(write_q, stop, collect, out, session.device), daemon=True)
+    reader = threading.Thread(target=_reader, args=(todo, session, read_q, stop, out), daemon=True)
+    writer = threading.Thread(
+        target=_writer, args=(write_q, stop, collect, out, session.device, made), daemon=True
+    )
     reader.start()
     writer.start()
     interrupted = False

@@ -87,10 +87,16 @@ def _forward_ensemble(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
 
 
 def _band(
-    model: LoadedModel, x: torch.Tensor, cols: list[Span], wcols: list[np.ndarray], batch: int, ensemble: bool
+    model: LoadedModel,
+    x: torch.Tensor,
+    cols: list[Span],
+    wcols: list[np.ndarray],
+    batch: int,
+    ensemble: bool,
+    progress: Callable[[float], None] | None = None,
 ) -> torch.Tensor:
     """Run one band of rows through the model, tile by tile across it; returns the band's blended output
-    (before the row weights), full width."""
+    (before the row weights), full width. `progress` gets the fraction of the band's tiles done."""
     s, desc = model.descriptor.scale, model.descriptor
     forward = _forward_ensemble if ensemble else _forward
     out = torch.zeros((x.shape[0], desc.out_channels, x.shape[2] * s, cols[-1].stop * s), dtype=torch.float32)
@@ -100,6 +106,8 @@ def _band(
         for c, y, w in zip(group, ys, wcols[b : b + batch], strict=True):
             core = y[..., (c.core_start - c.start) * s : (c.core_stop - c.start) * s]
             out[..., c.core_start * s : c.core_stop * s] += core * torch.from_numpy(w)
+        if progress is not None:
+            progress(min(b + batch, len(cols)) / len(cols))
     return out
 
 
@@ -130,7 +138,9 @@ def run_stream(
         x = stream.read(r.start, r.stop)
         if x.shape[1] != desc.in_channels:
             raise ModelError(f"model '{desc.name}' takes {desc.in_channels} channels, got {x.shape[1]}")
-        y = _band(model, x, cols, wcols, batch, stream.ensemble)
+        # tiles advance the progress too: one band of a wide image can take minutes
+        within = None if progress is None else lambda f, i=i: progress((i + f) / len(rows))
+        y = _band(model, x, cols, wcols, batch, stream.ensemble, within)
         core = y[..., (r.core_start - r.start) * s : (r.core_stop - r.start) * s, :]
         core = core * torch.from_numpy(wrows[i])[:, None]
         if pending is None:
@@ -144,8 +154,6 @@ def run_stream(
         if done > first:
             stream.write(first, done, pending[..., : done - first, :])
             pending, first = pending[..., done - first :, :], done
-        if progress is not None:
-            progress((i + 1) / len(rows))
 
 
 def run_tiled(

@@ -23,6 +23,7 @@ from msimg.io.read import read_image
 from msimg.models.descriptor import LoadedModel
 from msimg.models.load import resolve_spec
 from msimg.models.survey import with_constants
+from msimg.models.weights import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Session:
     tiles: TileSettings
     tile: int  # starting tile size (0 = whole image); may shrink per image on out-of-memory
     options: Any  # the task's options dataclass
+    spec: ModelSpec | None = None  # what the model was built from (its weights' sha256 for the records)
 
     @property
     def device(self) -> str:
@@ -159,4 +161,4 @@ def open_session(task: Task, engine: EngineOptions, task_options: Any = None) ->
         tile = auto_tile(model.descriptor, device, model.dtype, engine.batch)
     else:
         tile = engine.tile
-    return Session(task, model, tiles, tile, options)
+    return Session(task, model, tiles, tile, options, spec)

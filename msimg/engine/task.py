@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from msimg.io.image import Image, ImageMeta
+from msimg.io.probe import Header
 
 if TYPE_CHECKING:
     import torch
@@ -55,12 +56,16 @@ class Run(Protocol):
     `stream(plan, progress)` is one tiled pass of the model over the image, band by band, returning the
     whole output (input channels beyond colour, i.e. alpha, carried over); `whole(x, progress)` is one
     tiled pass over a whole-image model input, (1, C_in, H, W), returning (1, C_out, H', W') float32 (the
-    passes of an iterative method). `progress` reports the fraction of the image done.
+    passes of an iterative method). `progress` reports the fraction of the image done. `constants` are the
+    model's global values for this image, (1, K) float32 (dehaze: the air light; `engine.survey`), or None.
     """
 
     pixels: np.ndarray
     colour: np.ndarray
     progress: Progress | None
+
+    @property
+    def constants(self) -> torch.Tensor | None: ...
 
     def stream(self, plan: Plan, progress: Progress | None) -> np.ndarray: ...
 
@@ -106,6 +111,9 @@ class Task:
     completes the user's options from what the reader found in the file (per image).
     `file_format(options)` fixes the output format when the options decide it (segment's json);
     `default_format` replaces "same" when the input's own format would be wrong (dejpeg: not JPEG again).
+    `result_kind(options, header)` is the result's sample type and channels when they are not the input's
+    (demosaic: RGB at `--output-depth`), so a format that cannot hold them is refused before any work;
+    `depth_option` is the option that gives 8-bit results, for that message.
     """
 
     name: str
@@ -120,6 +128,8 @@ class Task:
     read: Callable[[Path, Any, int], Image] | None = None
     suffixes: frozenset[str] = frozenset()
     prepare: Callable[[Any, ImageMeta], Any] | None = None
+    result_kind: Callable[[Any, Header | None], tuple[np.dtype, int]] | None = None
+    depth_option: str | None = None
 
     def model_name(self, options: Any) -> str:
         """The shipped model these options run when the user names none."""

@@ -27,6 +27,8 @@ class Job:
     source: Path | None
     output: Path | None
     skip: bool = False  # output already exists and --overwrite was not given
+    note: str | None = None  # why an existing output is kept or redone (`engine.provenance`)
+    megapixels: float | None = None  # as the input's header says, where it says (`engine.preflight`)
 
     @property
     def name(self) -> str:

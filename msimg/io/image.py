@@ -10,6 +10,10 @@ if TYPE_CHECKING:  # annotations only: the CLI reads this module's limit at star
 
 # the largest image msimg decodes unless told otherwise (--max-megapixels): checked from the header
 DEFAULT_MAX_PIXELS = 400_000_000
+# seconds a file may take to decode (--decode-timeout), in a worker process (`msimg.io.guard`): a hang
+# guard, not a speed limit: a 24 MP 16-bit PNG takes 4 s on a busy 2-core machine, so a file at the
+# --max-megapixels default (400 MP) about 70 s
+DEFAULT_DECODE_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)

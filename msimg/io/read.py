@@ -233,6 +233,10 @@ def _decode_tiff(data: bytes, max_pixels: int) -> Image:
         with quiet_tifffile(), tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
             check_size(int(page.imagewidth), int(page.imagelength), max_pixels)
+            if page.samplesperpixel > 4 or page.imagedepth > 1:  # refused below anyway: allocate none
+                raise ImageReadError(
+                    f"unsupported TIFF layout ({page.samplesperpixel} samples, depth {page.imagedepth})"
+                )
             ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if ends and max(ends) > len(data):
                 raise ImageReadError("truncated TIFF data")

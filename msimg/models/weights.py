@@ -168,8 +168,8 @@ def _header_metadata(path: Path) -> dict[str, Any] | None:
 
 def user_spec(path: Path, task: str, fallback: ModelSpec | None) -> ModelSpec:
     """A weights file the user names. Its own metadata wins; else it must fit the task's default model."""
-    if not path.is_file():
-        raise WeightsError(f"{path}: weights file not found")
+    if not path.is_file():  # a usage error like an unknown model name: nothing has run
+        raise UsageError(f"--model {path}: no such weights file")
     meta = _header_metadata(path) if _weights_format(path) == "safetensors" else None
     if meta is not None:  # the caller checks that its task, architecture and scale fit the options
         kind, scale = meta.get("task", task), meta.get("scale", 1)

@@ -10,11 +10,14 @@ of the Quad-Bayer tile, inside the red and blue quads (docs/hybridevs-research.m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from msimg.errors import UsageError
+
+if TYPE_CHECKING:  # imported where used: the RAW reader needs only the patterns, in a worker of its own
+    import torch
 
 __all__ = [
     "PATTERNS",
@@ -78,6 +81,8 @@ def sites(pattern: str, height: int, width: int, missing: np.ndarray | None = No
 
     `missing` overrides the pattern's own holes: a (4, 4) tile or a (height, width) map, non-zero = hole.
     """
+    import torch
+
     tile = torch.from_numpy(layout(pattern))
     hole = torch.from_numpy(holes(pattern) if missing is None else np.asarray(missing) != 0)
     rows = torch.arange(height) % PERIOD
@@ -259,6 +264,8 @@ def isolated_extremes(
     white balance as `balance`: neighbours are then judged as a display shows them (balanced, sRGB
     curve), where most of a normal exposure sits far above black. Runs in bands of rows, so memory stays
     bounded on any frame."""
+    import torch
+
     h, w = mosaic.shape
     out = np.zeros((h, w), dtype=bool)
     band, reach = 512, 2
@@ -288,6 +295,8 @@ def _extremes(
     """The defects of one in-phase band; `colour` is the pattern's tile, `hole` a tile or the band's map.
     Only pixels reading 0 or full scale can be defects, and a frame holds few of them, so the neighbours
     are gathered around those pixels alone."""
+    import torch
+
     from msimg.ops.colour import srgb_encode
 
     h, w = x.shape

@@ -48,6 +48,7 @@ def temp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.name.endswith(".msimg-tmp")]
 
 
+@pytest.mark.slow
 def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path, weights_home: Path) -> None:
     src = tmp_path / "in"
     write_png(src / "good1.png", photo(40, 50, 1))
@@ -76,12 +77,13 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path, weights_ho
         assert len(errors) == 1, (bad, res.stderr)
     assert "empty" in by_name["empty.png"]["error"]
     assert "MP" in by_name["huge.png"]["error"]
-    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("[!.]*") if p.is_file())
     assert written == ["good1.png", "sub/good2.jpg"]
     assert read_image(out / "good1.png").pixels.shape == (40, 50, 3)
     assert read_image(out / "sub" / "good2.jpg").pixels.shape == (33, 21, 3)
 
 
+@pytest.mark.slow
 def test_human_output_and_exit_codes(tmp_path: Path, weights_home: Path) -> None:
     write_png(tmp_path / "a.png", photo(16, 16))
     ok = msimg("denoise", tmp_path / "a.png", "-o", tmp_path / "o", env_weights=weights_home)
@@ -96,22 +98,27 @@ def test_human_output_and_exit_codes(tmp_path: Path, weights_home: Path) -> None
     assert not (tmp_path / "a-denoise.png").exists()
 
 
-def test_a_format_that_cannot_hold_the_result_fails_the_file(tmp_path: Path, weights_home: Path) -> None:
-    """16-bit asked for as JPEG: the file fails, saying what to write instead; nothing is written under
-    another name (which could be the input itself) and the input is untouched."""
+@pytest.mark.slow
+def test_a_format_that_cannot_hold_the_result_is_refused_before_any_work(
+    tmp_path: Path, weights_home: Path
+) -> None:
+    """16-bit asked for as JPEG: refused from the header before a model loads (a missing --model would
+    fail otherwise), saying what to write instead; nothing is written and the input is untouched."""
     deep = (photo(16, 16).astype(np.uint16) * 257)[..., ::-1]
     (tmp_path / "in").mkdir()
     cv2.imwrite(str(tmp_path / "in" / "deep.png"), deep)
     before = (tmp_path / "in" / "deep.png").read_bytes()
     for out in (tmp_path / "in" / "deep.jpg", tmp_path / "out" / "deep.jpg"):
-        res = msimg("denoise", tmp_path / "in" / "deep.png", "-o", out, env_weights=weights_home)
-        assert res.returncode == 1, res.stderr
-        assert "JPEG cannot hold 3-channel uint16 images; write PNG or TIFF" in res.stderr
+        res = msimg("denoise", tmp_path / "in" / "deep.png", "-o", out, "--model", tmp_path / "gone.pth")
+        assert res.returncode == 2, res.stderr
+        assert "deep.png: JPEG cannot hold its denoise result, which has 16-bit samples" in res.stderr
+        assert "write PNG or TIFF (--format png" in res.stderr and "--output-depth" not in res.stderr
     assert (tmp_path / "in" / "deep.png").read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["deep.png"]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.slow
 def test_conflicting_outputs_are_refused_before_any_work(tmp_path: Path, weights_home: Path) -> None:
     write_png(tmp_path / "in" / "a.png", photo(16, 16))
     cv2.imwrite(str(tmp_path / "in" / "a.jpg"), photo(16, 16, 3))
@@ -125,6 +132,7 @@ def test_conflicting_outputs_are_refused_before_any_work(tmp_path: Path, weights
     assert inplace.returncode == 2 and not temp_files(tmp_path)
 
 
+@pytest.mark.slow
 def test_output_folder_inside_input_is_not_reread(tmp_path: Path, weights_home: Path) -> None:
     src = tmp_path / "in"
     write_png(src / "a.png", photo(16, 16))
@@ -134,6 +142,7 @@ def test_output_folder_inside_input_is_not_reread(tmp_path: Path, weights_home: 
         assert json.loads(res.stdout.splitlines()[-1])["done"] == 1
 
 
+@pytest.mark.slow
 def test_stdin_to_stdout(tmp_path: Path, weights_home: Path) -> None:
     src = write_png(tmp_path / "a.png", photo(24, 30))
     env = dict(os.environ, MSIMG_WEIGHTS=str(weights_home))
@@ -154,6 +163,7 @@ def test_stdin_to_stdout(tmp_path: Path, weights_home: Path) -> None:
     assert decoded.shape == (24, 30, 3)
 
 
+@pytest.mark.slow
 def test_stdin_and_stdout_are_never_a_terminal_for_an_image(tmp_path: Path, weights_home: Path) -> None:
     """PNG bytes are not dumped on a screen, and '-' does not wait silently for a typed image."""
     import pty
@@ -218,6 +228,7 @@ def _spawn(src: Path, out: Path, weights: Path) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume(tmp_path: Path, weights_home: Path) -> None:
     src, out = _slow_batch(tmp_path), tmp_path / "out"
     proc = _spawn(src, out, weights_home)
@@ -235,6 +246,7 @@ def test_sigkill_then_resume(tmp_path: Path, weights_home: Path) -> None:
     assert not temp_files(out)
 
 
+@pytest.mark.slow
 def test_sigint_exits_130_and_leaves_no_temp_files(tmp_path: Path, weights_home: Path) -> None:
     src, out = _slow_batch(tmp_path), tmp_path / "out"
     proc = _spawn(src, out, weights_home)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from msimg.tasks import TASKS
 from tests.cli.test_batch import msimg
 from tests.conftest import photo, write_png
 
@@ -26,6 +30,7 @@ def test_help_and_version_do_not_import_torch() -> None:
     assert "msimg 0.1.0" in res.stdout and "--sigma" in res.stdout and "Examples" in res.stdout
 
 
+@pytest.mark.slow
 def test_doctor_json() -> None:
     res = msimg("doctor", "--json")
     assert res.returncode == 0, res.stderr
@@ -34,6 +39,7 @@ def test_doctor_json() -> None:
     assert facts["torch"] and facts["torch_threads"] >= 1
 
 
+@pytest.mark.slow
 def test_models_list_and_info(weights_home: Path) -> None:
     listed = msimg("models", "list", "--json", env_weights=weights_home)
     assert listed.returncode == 0
@@ -48,6 +54,7 @@ def test_models_list_and_info(weights_home: Path) -> None:
     assert missing.returncode == 2 and "no shipped model named 'nope'" in missing.stderr
 
 
+@pytest.mark.slow
 def test_eval_pairs_by_name(tmp_path: Path) -> None:
     ref, out = tmp_path / "ref", tmp_path / "out"
     write_png(ref / "a.png", photo(32, 32, 1))
@@ -67,6 +74,7 @@ def test_eval_pairs_by_name(tmp_path: Path) -> None:
     assert msimg("eval", "super-resolve", "--input", out, "--ref", ref, "--scale", "2").returncode == 0
 
 
+@pytest.mark.slow
 def test_task_help_wraps_prose_to_the_terminal_and_keeps_examples_indented() -> None:
     """Docstrings are hard-wrapped in the source; the help must not break lines where the source did."""
     from msimg.cli.app import app
@@ -87,3 +95,97 @@ def test_task_help_wraps_prose_to_the_terminal_and_keeps_examples_indented() -> 
             assert text in lines, (info.name, text)
         for example in examples:
             assert indents.get(example, 0) > indents[prose[0]], (info.name, example)
+
+
+# Typer's type column: <bool>, <int>, <str>, <path>, <list[str]>, <int range>, <a|b> (not help text's <input>)
+TYPE_TAG = re.compile(
+    r"<(?:bool|int|float|str|path|datetime|list\[[^\]]*\]|[a-z]+ range|\S*\|\S*)(?:\.\.\.)?>"
+)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_task_help_has_no_type_tags(task: str) -> None:
+    from typer.testing import CliRunner
+
+    from msimg.cli.app import app
+
+    res = CliRunner().invoke(app, [task, "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "--tile" in res.output and "--help" in res.output
+    assert TYPE_TAG.findall(res.output) == [], task
+
+
+def test_models_list_fits_80_columns_with_every_name_whole() -> None:
+    from typer.testing import CliRunner
+
+    from msimg.cli.app import app
+
+    shipped = Path(__file__).resolve().parents[2] / "weights"
+    names = [m["name"] for m in json.loads((shipped / "manifest.json").read_text())["models"]]
+    env = {"COLUMNS": "80", "MSIMG_WEIGHTS": str(shipped)}
+    res = CliRunner().invoke(app, ["models", "list"], env=env)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(map(len, lines)) <= 80 and "…" not in res.output
+    words = {w for line in lines for w in line.split()}
+    assert names and all(name in words for name in names)
+
+
+FOUND = {  # task -> its weights fixture, extra options, and what its `found` must hold
+    "denoise": ("weights_home", [], {"sigma", "sigma_from"}),
+    "super-resolve": ("sr_weights_home", ["--scale", "3"], {"degradation", "model_scale", "scale"}),
+    "dehaze": ("dehaze_weights_home", [], {"air_light", "haze"}),
+    "segment": ("segment_weights_home", ["--segments", "3", "--format", "overlay"], {"regions"}),
+}
+
+
+@pytest.mark.parametrize("task", FOUND)
+def test_json_lines_report_what_each_task_found(
+    task: str, tmp_path: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from msimg.cli.app import main
+
+    fixture, options, keys = FOUND[task]
+    request.getfixturevalue(fixture)
+    src = write_png(tmp_path / "in" / "a.png", photo(48, 64, 5))
+    assert main([task, str(src), "-o", str(tmp_path / "out.png"), "--json", *options]) == 0
+    found = json.loads(capsys.readouterr().out.splitlines()[0])["found"]
+    assert found is not None and keys <= set(found), found
+    if task == "super-resolve":  # x3 runs the x4 model of the default degradation, then shrinks
+        assert (found["model_scale"], found["scale"], found["size"]) == (4, 3.0, [192, 144])
+    if task == "dehaze":
+        assert len(found["air_light"]) == 3 and 0 <= found["haze"] <= 1
+    if task == "segment":
+        assert found["regions"] == 3
+
+
+@pytest.mark.parametrize("name", ["missing.pth", "missing.safetensors"])
+def test_a_missing_model_file_is_a_usage_error(
+    name: str, tmp_path: Path, weights_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from msimg.cli.app import main
+
+    src = write_png(tmp_path / "a.png", photo(32, 32, 1))
+    assert main(["denoise", str(src), "-o", str(tmp_path / "out.png"), "--model", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and name in err and "no such weights file" in err
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("megapixels", "seconds", "shown"), [(0.05, 20.0, "0.00250 input MP/s"), (24.0, 2.0, "12.0 input MP/s")]
+)
+def test_summary_rate_keeps_three_significant_figures(megapixels: float, seconds: float, shown: str) -> None:
+    """Deblur's slow rate printed as 0.00 MP/s; the megapixels are the inputs' (super-resolve: not its
+    output's), and the line says so."""
+    import io
+
+    from rich.console import Console
+
+    from msimg.cli.report import CliReporter
+    from msimg.engine.pipeline import FileResult, Report
+
+    reporter = CliReporter("deblur", json_lines=False, quiet=False)
+    reporter.console = Console(file=io.StringIO(), width=200)
+    results = (FileResult("a.png", "b.png", "done", seconds, megapixels),)
+    reporter.finish(Report("deblur", results, seconds))
+    assert reporter.console.file.getvalue().strip().endswith(f"s, {shown}")

@@ -40,6 +40,7 @@ class RunsOutOfMemory(nn.Module):
         "DefaultCPUAllocator: can't allocate memory: you tried",
     ],
 )
+@pytest.mark.slow
 def test_out_of_memory_halves_the_tile_and_the_result_is_unchanged(message: str) -> None:
     base = loaded(ConvStack(depth=4), scale=1, context=4)
     x = torch.rand(1, 3, 300, 200)
@@ -125,6 +126,7 @@ def test_bf16_rounds_the_products_not_the_input() -> None:
     assert {p.dtype for p in shipped.module.parameters()} == {torch.float32}
 
 
+@pytest.mark.slow
 def test_bf16_runs_close_to_fp32() -> None:
     model = loaded(ConvStack(depth=3), scale=1, context=3)
     x = torch.rand(1, 3, 40, 40)
@@ -140,6 +142,7 @@ def test_auto_tile_is_a_sane_size() -> None:
     assert 64 <= tile <= 512
 
 
+@pytest.mark.slow
 def test_self_ensemble_averages_the_eight_transforms_of_each_tile() -> None:
     model = loaded(ConvStack(depth=3, scale=2), scale=2, context=3)
     x = torch.rand(1, 3, 40, 56)

@@ -8,7 +8,7 @@ from msimg.engine.runner import reflect_index, run_tiled
 from msimg.engine.tiling import blend_weights, spans
 from tests.engine.nets import ConvStack, DownUp, loaded
 
-SIZES = [(1, 1), (7, 300), (1001, 517), (64, 64)]
+SIZES = [(1, 1), (7, 300), pytest.param(1001, 517, marks=pytest.mark.slow), (64, 64)]
 
 
 @pytest.mark.parametrize("length", [1, 7, 31, 32, 100, 517, 1001, 2048])
@@ -62,6 +62,7 @@ def test_tiled_equals_whole_strided_unet(scale, h, w, tile):
     assert (tiled - whole).abs().max().item() < 1 / 255
 
 
+@pytest.mark.slow
 def test_too_little_context_shows_seams():
     """The test can fail: with context below the receptive field, tiles differ from the whole image."""
     model = loaded(ConvStack(depth=6), scale=1, context=1)

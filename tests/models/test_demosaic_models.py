@@ -103,6 +103,7 @@ def test_menon_matches_colour_demosaicing(pattern: str) -> None:
     np.testing.assert_allclose(ours[16:-16, 16:-16], theirs[16:-16, 16:-16], atol=1e-9)
 
 
+@pytest.mark.slow
 def test_swin_tiled_equals_whole_and_starts_as_classic() -> None:
     torch.manual_seed(0)
     net = SwinDemosaic(**TINY_SWIN)
@@ -122,6 +123,7 @@ def test_swin_tiled_equals_whole_and_starts_as_classic() -> None:
     assert (whole - tiled).abs().max() < 1 / 255
 
 
+@pytest.mark.slow
 def test_swin_with_local_convolutions_starts_as_menon_and_tiles_exactly() -> None:
     torch.manual_seed(2)
     config = {**TINY_SWIN, "base": "menon", "local": 8, "spaces": True}
@@ -141,6 +143,7 @@ def test_swin_with_local_convolutions_starts_as_menon_and_tiles_exactly() -> Non
     assert (whole - tiled).abs().max() < 1 / 255
 
 
+@pytest.mark.slow
 def test_swin_handles_mixed_patterns_in_a_batch() -> None:
     torch.manual_seed(1)
     net = SwinDemosaic(**TINY_SWIN).eval()
@@ -153,6 +156,7 @@ def test_swin_handles_mixed_patterns_in_a_batch() -> None:
     assert np.isfinite(both.numpy()).all()
 
 
+@pytest.mark.slow
 def test_swin_reads_the_space_channel_only_when_configured() -> None:
     torch.manual_seed(3)
     x = model_input(smooth(64, 64, seed=4), "quad-bayer-evs")

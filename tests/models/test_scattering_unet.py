@@ -56,6 +56,7 @@ def _random(config: dict) -> ScatteringUNet:
 
 
 @pytest.mark.parametrize("refine", [0, 8])
+@pytest.mark.slow
 def test_random_weights_tile_exactly(refine: int) -> None:
     """The dark channel's window and the refinement's are inside the declared receptive radius: tiles
     equal the whole."""

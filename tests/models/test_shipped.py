@@ -27,6 +27,7 @@ def test_every_task_names_a_default_model() -> None:
 
 @pytest.mark.skipif(not SHIPPED, reason="no shipped weights in weights/manifest.json")
 @pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.slow
 def test_shipped_model_tiles_match_whole_image(name: str) -> None:
     model = load_model(shipped_spec(name), torch.device("cpu"))
     desc = model.descriptor

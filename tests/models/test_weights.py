@@ -32,7 +32,7 @@ def test_shipped_model_loads_and_is_verified(weights_home: Path) -> None:
 def test_unknown_names_and_missing_defaults_are_clear(weights_home: Path, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown model 'nope'"):
         resolve_spec("denoise", "nope", "denoise-gunet")
-    with pytest.raises(WeightsError, match="not found"):
+    with pytest.raises(UsageError, match="no such weights file"):
         resolve_spec("denoise", str(tmp_path / "missing.safetensors"), "denoise-gunet")
     with pytest.raises(WeightsError, match="msimg train deblur"):
         resolve_spec("deblur", None, "deblur-gunet")

@@ -233,6 +233,7 @@ def test_felzenszwalb_contiguous_labels() -> None:
     assert np.array_equal(relabel(labels), labels)
 
 
+@pytest.mark.slow
 def test_large_map_runs() -> None:
     field = smooth_field(3000, 2000, 4.0, seed=7)
     start = time.perf_counter()

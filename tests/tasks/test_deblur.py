@@ -52,6 +52,7 @@ def test_the_blind_network_sees_the_blurred_image_twice() -> None:
     assert torch.equal(run.streams[0].model_input(rgb, None), torch.cat([rgb, rgb], 1))
 
 
+@pytest.mark.slow
 def test_a_known_kernel_runs_the_denoiser_at_falling_levels() -> None:
     """Each pass gets the data step's result and a noise level, from 49/255 down to the image's noise;
     all passes but the last see the whole image, the last streams into the output."""
@@ -72,6 +73,7 @@ def test_a_known_kernel_runs_the_denoiser_at_falling_levels() -> None:
     assert TASK.model_name(DeblurOptions("network")) == "deblur-gunet"
 
 
+@pytest.mark.slow
 def test_unknown_blur_is_identified_and_a_sharp_photo_left_alone(weights_home: Path) -> None:
     """Without a kernel the task fits one to the image: a blurred photo gets the splitting's passes with
     the fitted kernel, a sharp one comes back unchanged without running the model at all."""
@@ -94,6 +96,7 @@ def test_unknown_blur_is_identified_and_a_sharp_photo_left_alone(weights_home: P
     assert np.array_equal(out, sharp) and done == [1.0]
 
 
+@pytest.mark.slow
 def test_json_lines_report_the_kernel_found(
     weights_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -121,6 +124,7 @@ def test_json_lines_report_the_kernel_found(
     assert found("--kernel", "motion:9,120") == {"blurred.png": None, "sharp.png": None}
 
 
+@pytest.mark.slow
 def test_known_kernel_tiled_matches_whole_image(weights_home: Path) -> None:
     """The passes' whole-image data steps between tiled denoiser runs: tiles still agree with the whole."""
     import msimg
@@ -134,6 +138,7 @@ def test_known_kernel_tiled_matches_whole_image(weights_home: Path) -> None:
     assert done == sorted(done) and done[-1] == pytest.approx(1) and len(done) > PASSES  # over all passes
 
 
+@pytest.mark.slow
 def test_deblur_a_folder(
     deblur_weights_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -141,7 +146,7 @@ def test_deblur_a_folder(
         write_png(tmp_path / "in" / f"{i}.png", photo(50, 70, seed=i))
     out = tmp_path / "out"
     assert main(["deblur", str(tmp_path / "in"), "-o", str(out), "--kernel", "motion:7,30", "--quiet"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["0.png", "1.png"]
+    assert sorted(p.name for p in out.glob("[!.]*")) == ["0.png", "1.png"]
     assert read_image(out / "0.png").pixels.shape == (50, 70, 3)
     assert main(["deblur", str(tmp_path / "in"), "-o", str(out), "--kernel", "motion:7"]) == 2
     # with a kernel the model is the denoiser (the prior); a deblur model there is refused, saying why

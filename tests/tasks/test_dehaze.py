@@ -54,6 +54,7 @@ def test_air_light_is_found_in_the_haziest_region() -> None:
     assert light.shape == (2, 3) and (light - torch.tensor([0.85, 0.9, 0.95])).abs().max() < 0.05
 
 
+@pytest.mark.slow
 def test_dark_channel_prior_clears_haze_and_tiles_exactly(dehaze_weights_home: Path) -> None:
     clean = _sample()
     for beta in (0.8, 2.0):
@@ -64,6 +65,7 @@ def test_dark_channel_prior_clears_haze_and_tiles_exactly(dehaze_weights_home: P
         assert np.abs(tiled.astype(int) - out).max() <= 1
 
 
+@pytest.mark.slow
 def test_network_tiles_exactly_with_its_air_light_from_the_whole_image(dehaze_weights_home: Path) -> None:
     hazy = _hazy(_sample(), 1.2)
     whole = msimg.run("dehaze", hazy, tile=0)
@@ -71,6 +73,7 @@ def test_network_tiles_exactly_with_its_air_light_from_the_whole_image(dehaze_we
     assert np.abs(tiled.astype(int) - whole).max() <= 1
 
 
+@pytest.mark.slow
 def test_options_strength_and_gray(dehaze_weights_home: Path) -> None:
     with pytest.raises(UsageError, match="--method"):
         DehazeOptions(method="clahe")
@@ -94,6 +97,7 @@ def test_objective_tells_the_network_the_air_light() -> None:
     assert torch.allclose(inp[:, 3:, 0, 0], expected)
 
 
+@pytest.mark.slow
 def test_cli_runs_both_methods_on_a_folder(dehaze_weights_home: Path, tmp_path: Path) -> None:
     hazy = _hazy(_sample("chelsea"), 1.5)
     write_png(tmp_path / "in" / "a.png", hazy)
@@ -104,12 +108,14 @@ def test_cli_runs_both_methods_on_a_folder(dehaze_weights_home: Path, tmp_path: 
     assert main(["dehaze", str(tmp_path / "in"), "-o", str(tmp_path / "x"), "--method", "fog"]) == 2
 
 
+@pytest.mark.slow
 def test_network_with_attention_fusion_tiles_exactly(dehaze_weights_home: Path) -> None:
     hazy = _hazy(_sample("chelsea"), 1.5)
     whole = msimg.run("dehaze", hazy, tile=0)
     assert np.abs(msimg.run("dehaze", hazy, tile=64).astype(int) - whole).max() <= 1
 
 
+@pytest.mark.slow
 def test_dark_channel_prior_on_a_6000x4000_photo_tiles_exactly(dehaze_weights_home: Path) -> None:
     """The largest size the issue names: the air light comes from the preview, so both runs agree."""
     base = _hazy(_sample(), 1.2)

@@ -65,6 +65,7 @@ def demosaic(path: Path, out: Path, *args: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("header", [True, False])
+@pytest.mark.slow
 def test_headerless_10_bit(tmp_path: Path, header: bool) -> None:
     path = write_bin(tmp_path / "frame.bin", capture("quad-bayer-evs", 10), header=header)
     size = ["--input-space", "linear"] if header else ["--width", "144", "--height", "96"]
@@ -73,6 +74,7 @@ def test_headerless_10_bit(tmp_path: Path, header: bool) -> None:
     np.testing.assert_allclose(patch_means(rgb), CHART, atol=2.0)
 
 
+@pytest.mark.slow
 def test_npy_and_tiff_mosaics(tmp_path: Path) -> None:
     raw = capture("quad-bayer-evs", 12)
     np.save(tmp_path / "a.npy", raw)
@@ -85,6 +87,7 @@ def test_npy_and_tiff_mosaics(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("layout", ["grbg", "bggr"])
+@pytest.mark.slow
 def test_dng_levels_white_balance_and_matrix_from_the_file(tmp_path: Path, layout: str) -> None:
     raw = capture(f"bayer-{layout}", 12, black=64)
     path = write_dng(
@@ -100,6 +103,7 @@ def test_dng_levels_white_balance_and_matrix_from_the_file(tmp_path: Path, layou
     np.testing.assert_allclose(patch_means(rgb), CHART, atol=2.0)
 
 
+@pytest.mark.slow
 def test_libraw_method_develops_camera_raw_for_comparison(tmp_path: Path) -> None:
     raw = capture("bayer-rggb", 12, black=64)
     neutral = tuple(1 / GAINS)
@@ -124,6 +128,7 @@ def test_libraw_method_develops_camera_raw_for_comparison(tmp_path: Path) -> Non
         DemosaicOptions(method="libraw", pattern="bayer-rggb")
 
 
+@pytest.mark.slow
 def test_wrong_white_balance_shows(tmp_path: Path) -> None:
     path = write_bin(tmp_path / "frame.bin", capture("quad-bayer-evs", 10), header=False)
     rgb = demosaic(path, tmp_path / "frame.png", "--width", "144", "--height", "96", "--bit-depth", "10")
@@ -149,6 +154,7 @@ def test_event_pixels_are_filled_not_dark(tmp_path: Path) -> None:
     assert interior.std(axis=(0, 1)).max() < 2 * 257
 
 
+@pytest.mark.slow
 def test_mask_override(tmp_path: Path) -> None:
     raw = capture("quad-bayer", 10)
     raw[5, 7] = 1023  # a hot pixel the user marks as missing
@@ -164,6 +170,7 @@ def test_mask_override(tmp_path: Path) -> None:
     assert np.abs(fixed[5, 7].astype(float) - want).max() < 3 * 257
 
 
+@pytest.mark.slow
 def test_failures_are_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "in").mkdir()
     write_bin(tmp_path / "in" / "good.bin", capture("quad-bayer-evs", 10), header=True)
@@ -208,6 +215,7 @@ def chart_display(pattern: str, bits: int = 10) -> np.ndarray:
     return np.round(mosaic * (2**bits - 1)).astype(np.uint16)
 
 
+@pytest.mark.slow
 def test_mipi_file_is_display_referred_by_default(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_bin(tmp_path / "scene.bin", chart_display("quad-bayer-evs"), header=True)
     out = tmp_path / "scene.png"
@@ -235,6 +243,7 @@ def test_mipi_file_is_display_referred_by_default(tmp_path: Path, capsys: pytest
     assert "--input-space linear" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_srgb_input_space_keeps_the_space(tmp_path: Path) -> None:
     np.save(tmp_path / "bayer.npy", chart_display("bayer-grbg"))
     args = ["--pattern", "bayer-grbg", "--bit-depth", "10", "--input-space", "srgb"]
@@ -245,6 +254,7 @@ def test_srgb_input_space_keeps_the_space(tmp_path: Path) -> None:
     np.testing.assert_allclose(patch_means(lin) / 255, expected, atol=0.01)
 
 
+@pytest.mark.slow
 def test_layout_is_detected_or_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Without --pattern a PNG mosaic is read from its values: Quad-Bayer with event holes, plain
     Quad-Bayer; a Bayer mosaic's red and blue cannot be told apart, so the file asks for --pattern (exit 2)
@@ -269,6 +279,7 @@ def test_layout_is_detected_or_asked_for(tmp_path: Path, capsys: pytest.CaptureF
     assert (tmp_path / "out" / "quad-bayer.png").is_file()
 
 
+@pytest.mark.slow
 def test_mask_period_tile_and_modes(tmp_path: Path) -> None:
     """A mask of one period (8x8 here) is repeated over the frame. `add` keeps the pattern's own event
     holes, `replace` is the whole layout: without the event sites in it, their zeros read as data."""
@@ -303,6 +314,7 @@ def test_mask_period_tile_and_modes(tmp_path: Path) -> None:
     assert red_patch("defects", "replace") > 40  # the event pixels' zeros taken as red
 
 
+@pytest.mark.slow
 def test_dead_and_hot_pixels_are_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Unmarked pixels stuck at 0 or full scale inside flat patches are found and filled as holes
     (reported in `found`); with --no-defects they stay, and a real edge between patches is never taken

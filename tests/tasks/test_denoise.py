@@ -42,6 +42,7 @@ def test_gray_images_tell_the_model_their_luminance_noise() -> None:
     assert float(high[0, 3, 0, 0]) == pytest.approx(75 / 255)  # never beyond what it was trained on
 
 
+@pytest.mark.slow
 def test_json_reports_the_noise_level_it_ran_with(
     weights_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

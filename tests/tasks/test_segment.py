@@ -21,6 +21,7 @@ from tests.conftest import photo, write_png
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
+@pytest.mark.slow
 def test_exact_segment_counts_and_contiguous_labels(segment_weights_home: Path) -> None:
     image = read_image(SAMPLES / "coffee.png").pixels[..., :3]
     for n in (1, 5, 37):
@@ -29,6 +30,7 @@ def test_exact_segment_counts_and_contiguous_labels(segment_weights_home: Path) 
         assert np.array_equal(np.unique(labels), np.arange(n))
 
 
+@pytest.mark.slow
 def test_boundary_map_is_the_same_tiled_and_whole(segment_weights_home: Path) -> None:
     image = photo(200, 260, seed=4)
     whole = msimg.run("segment", image, kind="boundaries", tile=0)
@@ -76,12 +78,13 @@ def test_slic_gives_about_the_regions_asked_even_when_few(segment_weights_home: 
 def test_the_api_writes_the_file_the_kind_implies(segment_weights_home: Path, tmp_path: Path) -> None:
     write_png(tmp_path / "in" / "a.png", photo(64, 80, seed=3))
     report = msimg.run_folder("segment", [str(tmp_path / "in")], str(tmp_path / "t"), kind="json", segments=4)
-    assert report.exit_code == 0 and sorted(p.name for p in (tmp_path / "t").iterdir()) == ["a.json"]
+    assert report.exit_code == 0 and sorted(p.name for p in (tmp_path / "t").glob("[!.]*")) == ["a.json"]
     assert len(json.loads((tmp_path / "t" / "a.json").read_text())["regions"]) == 4
     with pytest.raises(UsageError, match="drop fmt"):
         msimg.run_folder("segment", [str(tmp_path / "in")], str(tmp_path / "u"), kind="json", fmt="png")
 
 
+@pytest.mark.slow
 def test_cli_formats(segment_weights_home: Path, tmp_path: Path) -> None:
     write_png(tmp_path / "in" / "a.png", photo(96, 128, seed=2))
     args = [str(tmp_path / "in"), "--segments", "6", "--quiet"]
@@ -113,6 +116,7 @@ def test_bad_options(kwargs: dict, words: str) -> None:
         SegmentOptions(**kwargs)
 
 
+@pytest.mark.slow
 def test_boundary_net_trains_with_deep_supervision() -> None:
     from msimg.models.boundary_net import BoundaryNet
     from msimg.tasks.segment.training import balanced_boundary_loss
@@ -146,3 +150,46 @@ def test_eval_segment_scores_label_maps(tmp_path: Path, capsys: pytest.CaptureFi
     # 600-px quarter (overlap 0.5): (1200 * 1 + 1200 * 0.5) / 2400 = 0.75
     assert summary["pairs"] == 1 and summary["covering"] == pytest.approx(0.75)
     assert summary["boundary_recall"] == pytest.approx(1.0) and summary["boundary_precision"] < 1
+
+
+def _red_photo(h: int, w: int) -> np.ndarray:
+    """A red and brown photo: the colours the old fixed red border vanished on."""
+    rng = np.random.default_rng(0)
+    image = np.empty((h, w, 3), np.float32)
+    image[:, : w // 2] = (200, 30, 25)
+    image[:, w // 2 :] = (140, 60, 30)
+    return np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+
+
+def test_overlay_borders_stand_out_on_a_red_photo() -> None:
+    from msimg.tasks.segment.task import overlay
+
+    image = _red_photo(120, 160)
+    labels = np.zeros((120, 160), np.uint16)
+    labels[:, 80:], labels[60:, :40] = 1, 2
+    out = overlay(image, labels, SegmentOptions(kind="overlay"))
+    painted = np.any(out != image, axis=2)
+    contrast = np.linalg.norm(out[painted].astype(float) - image[painted].astype(float), axis=1)
+    assert np.percentile(contrast, 10) > 100  # the old (255, 40, 40) border was ~60 from these pixels
+    r, g, b = out[painted][0].astype(int)
+    assert not (r > 150 and g < 100 and b < 100)  # not a red
+    assert painted[:, 70:90].any(axis=0).sum() >= 2  # two pixels wide at least
+
+
+def test_overlay_colour_and_width_options(segment_weights_home: Path) -> None:
+    from msimg.tasks.segment.task import border_width, overlay
+
+    assert border_width(4000, 6000) >= 4 and border_width(64, 80) == 2  # shows on a 24 MP photo seen whole
+    image = _red_photo(40, 60)
+    labels = np.zeros((40, 60), np.uint16)
+    labels[:, 30:] = 1
+    out = overlay(image, labels, SegmentOptions(kind="overlay", overlay_color="#00ff00", overlay_width=5))
+    painted = np.all(out == (0, 255, 0), axis=2)
+    assert painted.all(axis=0).sum() == 5 and painted[:, 27:32].all()
+    out = msimg.run("segment", image, segments=2, kind="overlay", overlay_color="white", overlay_width=1)
+    assert np.all(out == 255, axis=2).any()
+    with pytest.raises(UsageError, match="--overlay-color"):
+        SegmentOptions(kind="overlay", overlay_color="reddish")
+    with pytest.raises(UsageError, match="--format overlay"):
+        SegmentOptions(overlay_width=3)
+    assert main(["segment", "x.png", "--format", "overlay", "--overlay-color", "#12345"]) == 2

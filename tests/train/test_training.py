@@ -67,6 +67,7 @@ def _recipe(data: Path, steps: int) -> Recipe:
     )
 
 
+@pytest.mark.slow
 def test_train_writes_weights_manifest_and_log(data_dir: Path, tmp_path: Path, monkeypatch) -> None:
     home = tmp_path / "weights"
     home.mkdir()
@@ -87,6 +88,7 @@ def test_train_writes_weights_manifest_and_log(data_dir: Path, tmp_path: Path, m
     assert model.descriptor.name == "denoise-tiny"
 
 
+@pytest.mark.slow
 def test_an_overridden_recipe_leaves_the_shipped_weights_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -119,6 +121,7 @@ def test_an_overridden_recipe_leaves_the_shipped_weights_alone(
     assert main(other) == 2  # its checkpoint is another recipe's: never resumed and exported as this one
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_and_resumable(data_dir: Path, tmp_path: Path) -> None:
     full = train(_recipe(data_dir, 6), DenoiseObjective(), tmp_path / "a.safetensors", tmp_path / "ra")
     again = train(_recipe(data_dir, 6), DenoiseObjective(), tmp_path / "b.safetensors", tmp_path / "rb")
@@ -166,6 +169,7 @@ def test_bicubic_down_is_the_matlab_kernel() -> None:
         bicubic_down(torch.zeros(1, 3, 10, 9), 3)
 
 
+@pytest.mark.slow
 def test_super_resolve_training_warm_starts_from_another_scale(data_dir: Path, tmp_path: Path) -> None:
     config = {**TINY_CONFIG, "in_channels": 3}
     base = replace(
@@ -265,6 +269,7 @@ def test_warm_start_grows_input_channels(tmp_path: Path) -> None:
         torch.testing.assert_close(new(x), old(x))
 
 
+@pytest.mark.slow
 def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path: Path) -> None:
     recipe = replace(
         _recipe(data_dir, 2),
@@ -282,6 +287,7 @@ def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path:
     assert entry["metrics"]["psnr_srgb_bayer"] > 25
 
 
+@pytest.mark.slow
 def test_segment_training_on_a_bsds_like_folder(tmp_path: Path) -> None:
     """Images with BSDS-style ground truth: the annotators' agreement rides along as a fourth channel, and
     the boundary network trains and validates with the boundary F."""

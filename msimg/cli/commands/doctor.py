@@ -72,7 +72,8 @@ def doctor(
             for d in value:
                 name = f"{d['device']} ({d['name']})" if "name" in d else d["device"]
                 typer.echo(f"{'device':<{width}} {name}: {d['free_bytes'] / 2**30:.1f} GiB free")
-        elif key == "packages":
-            typer.echo(f"{key:<{width}} " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        elif key == "packages":  # one package a line: the list is longer than a terminal is wide
+            for i, (pkg, version) in enumerate(value.items()):
+                typer.echo(f"{key if i == 0 else '':<{width}} {pkg} {version}")
         else:
             typer.echo(f"{key:<{width}} {value}")

@@ -12,9 +12,10 @@ app = typer.Typer(help="Shipped models, their descriptors and recorded metrics."
 
 
 def _metric_text(entry: dict) -> str:
-    """The first two validation figures, rounded, so a row fits a terminal; `models info` has them all."""
+    """The first two validation figures, rounded, one a line, so a row fits 80 columns; `models info` has
+    them all."""
     numbers = [(k, v) for k, v in entry.get("metrics", {}).items() if isinstance(v, int | float)]
-    return ", ".join(f"{k} {v:.4g}" for k, v in numbers[:2])
+    return "\n".join(f"{k} {v:.4g}" for k, v in numbers[:2])
 
 
 @app.command("list")
@@ -37,17 +38,25 @@ def list_models(
         )
         return
     from rich import box
-
-    table = Table(box=box.SIMPLE_HEAD)
-    table.add_column("name", no_wrap=True)  # what `models info` and --model take: never cut
-    table.add_column("task", no_wrap=True)
-    table.add_column("architecture")
-    table.add_column("params", justify="right")
-    table.add_column("validation")
-    for name, e in models.items():
-        table.add_row(name, e["task"], e["architecture"], f"{e.get('parameters', 0):,}", _metric_text(e))
     from rich.console import Console
 
+    from msimg.tasks import TASKS
+
+    # a heading per task rather than a task column, so a row fits 80 columns with nothing cut
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("task / name", no_wrap=True)  # what `models info` and --model take: never cut
+    table.add_column("architecture", no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    table.add_column("validation", overflow="fold")  # wraps between a figure's name and value
+    tasks = [t for t in TASKS if any(e["task"] == t for e in models.values())]
+    tasks += sorted({e["task"] for e in models.values()} - set(tasks))
+    for task in tasks:
+        entries = [e for e in models.values() if e["task"] == task]
+        table.add_row(f"[bold]{task}[/]")
+        for i, e in enumerate(entries, 1):
+            params = f"{e.get('parameters', 0):,}"
+            row = (e["name"], e["architecture"], params, _metric_text(e))
+            table.add_row(*row, end_section=i == len(entries))
     Console().print(table)
 
 

@@ -21,8 +21,8 @@ import torch
 
 from msimg.engine.task import Plan, Restored, Run, Task
 from msimg.errors import ImageReadError, UsageError
-from msimg.io.image import Image, ImageMeta
-from msimg.io.raw import RAW_SUFFIXES, develop_with_libraw, read_raw
+from msimg.io.image import ImageMeta
+from msimg.io.raw import RAW_SUFFIXES
 from msimg.ops import cfa
 from msimg.ops.colour import srgb_decode, srgb_encode
 from msimg.tasks.demosaic.options import (
@@ -34,15 +34,7 @@ from msimg.tasks.demosaic.options import (
     WB_ON_SRGB,
     DemosaicOptions,
 )
-
-
-def read(path: Path, options: DemosaicOptions, max_pixels: int) -> Image:
-    """A RAW file -> its mosaic as a one-channel image; the file's facts ride along in `meta.extra`.
-    With `--method libraw`, LibRaw develops the file here and the result is linear sRGB."""
-    if options.method == "libraw":
-        return Image(develop_with_libraw(path, options.wb, max_pixels), ImageMeta("raw"))
-    frame = read_raw(path, options.layout(), max_pixels)
-    return Image(frame.mosaic[..., None], ImageMeta("raw", extra={"raw": frame}))
+from msimg.tasks.demosaic.reading import read
 
 
 def prepare(options: DemosaicOptions, meta: ImageMeta) -> DemosaicOptions:
@@ -233,4 +225,6 @@ TASK = Task(
     read=read,
     suffixes=RAW_SUFFIXES,
     prepare=prepare,
+    result_kind=lambda options, header: (np.dtype(np.uint16 if options.output_depth == 16 else np.uint8), 3),
+    depth_option="--output-depth 8",
 )

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msimg.errors import UsageError
-from msimg.tasks.fields import option
+from msimg.tasks.fields import auto_or, option
 
 METHODS = {"net": "segment-boundary", "slic": "segment-superpixels", "felzenszwalb": "segment-superpixels"}
 KINDS = ("labels", "overlay", "boundaries", "json")
+# --overlay-color's names, 8-bit RGB; auto picks among them the one that stands out from each photo
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (255, 40, 40),
+    "yellow": (255, 230, 0),
+    "green": (0, 220, 60),
+    "cyan": (0, 230, 255),
+    "blue": (40, 90, 255),
+    "magenta": (255, 0, 255),
+    "white": (255, 255, 255),
+    "black": (0, 0, 0),
+}
+
+
+def rgb_of(text: str) -> tuple[int, int, int]:
+    """A colour name from `COLOURS` or #rrggbb -> 8-bit RGB."""
+    name = text.strip().lower()
+    if name in COLOURS:
+        return COLOURS[name]
+    digits = name.removeprefix("#")
+    if len(digits) == 6 and all(c in "0123456789abcdef" for c in digits):
+        r, g, b = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
+        return r, g, b
+    raise UsageError(f"--overlay-color must be auto, #rrggbb or one of {', '.join(COLOURS)}, got '{text}'")
+
 
 SUMMARY = "Split photos into regions with accurate borders: label maps, overlays, boundary maps, tables."
 HELP = """Split photos into regions with accurate borders, class-agnostic, at the granularity you pick.
@@ -21,6 +45,8 @@ Examples:
   msimg segment photos/ -o regions/ --segments 20
 
   msimg segment cat.jpg --format overlay --threshold 0.3
+
+  msimg segment roses.jpg --format overlay --overlay-color white --overlay-width 3
 
   msimg segment shots/ -o tables/ --format json --segments 50
 """
@@ -48,6 +74,23 @@ class SegmentOptions:
         replaces="fmt",
         panel="Output",
     )
+    overlay_color: str | None = option(
+        None,
+        "Border colour of --format overlay: auto (per photo, the one of "
+        f"{', '.join(COLOURS)} farthest from the pixels under the borders), #rrggbb or one of those names.",
+        parse=auto_or(str, "--overlay-color", "a colour"),
+        shown="auto",
+        panel="Output",
+    )
+    overlay_width: int | None = option(
+        None,
+        "Border width of --format overlay in pixels: auto (2, more on large photos, so borders show on a "
+        "24 MP photo seen whole) or a number.",
+        parse=auto_or(int, "--overlay-width", "a width in pixels"),
+        shown="auto",
+        panel="Output",
+    )
+    border_rgb: tuple[int, int, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -71,3 +114,9 @@ class SegmentOptions:
             )
         if self.method != "net" and self.kind == "boundaries":
             raise UsageError("--format boundaries is the network's boundary map; use --method net")
+        if self.kind != "overlay" and (self.overlay_color is not None or self.overlay_width is not None):
+            raise UsageError("--overlay-color and --overlay-width style --format overlay")
+        if self.overlay_width is not None and not 1 <= self.overlay_width <= 1000:
+            raise UsageError(f"--overlay-width must be within 1-1000 pixels, got {self.overlay_width}")
+        if self.overlay_color is not None:  # checked before any file is read
+            object.__setattr__(self, "border_rgb", rgb_of(self.overlay_color))

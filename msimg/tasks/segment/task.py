@@ -15,7 +15,7 @@ import numpy as np
 from msimg.engine.task import Plan, Restored, Run, Task
 from msimg.errors import UsageError
 from msimg.io.convert import to_float
-from msimg.tasks.segment.options import HELP, METHODS, SUMMARY, SegmentOptions
+from msimg.tasks.segment.options import COLOURS, HELP, METHODS, SUMMARY, SegmentOptions
 
 DEFAULT_THRESHOLD = 0.5  # the hierarchy's cut when neither --segments nor --threshold is given
 DEFAULT_SUPERPIXELS = 200
@@ -23,7 +23,8 @@ SUPERPIXEL_PARAMS: dict[str, dict[str, float]] = {  # tuned on training images b
     "slic": {"compactness": 10.0},
     "felzenszwalb": {"scale": 300.0, "sigma": 0.8, "min_size": 500},
 }
-BORDER = (255, 40, 40)  # overlay border colour, 8-bit RGB
+BORDER_WIDTH_PER = 1500  # auto overlay width: a pixel per this many on the long side (4 px at 24 MP)
+CHOICE_SAMPLES = 100_000  # border pixels that auto colour looks at, at most
 
 
 def regions(boundary: np.ndarray, options: SegmentOptions) -> np.ndarray:
@@ -46,14 +47,49 @@ def superpixel_labels(colour: np.ndarray, options: SegmentOptions) -> np.ndarray
     return superpixels(rgb8, options.method, segments, **SUPERPIXEL_PARAMS[options.method])
 
 
-def overlay(colour: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The image (its own dtype and channels) with region borders painted in `BORDER`."""
+def border_width(height: int, width: int) -> int:
+    """The auto overlay border width: wide enough to show when a large photo is seen whole on a screen."""
+    return max(2, round(max(height, width) / BORDER_WIDTH_PER))
+
+
+def contrasting_colour(pixels: np.ndarray, names: tuple[str, ...] = tuple(COLOURS)) -> tuple[int, int, int]:
+    """(N, 3) float RGB in [0, 1] -> the colour of `names` that stands out most from them: the largest
+    10th percentile of CIELAB distance, so the border shows along nearly all of its length."""
+    import cv2
+
+    step = max(1, len(pixels) // CHOICE_SAMPLES)
+    lab = cv2.cvtColor(np.ascontiguousarray(pixels[::step, None], np.float32), cv2.COLOR_RGB2Lab)[:, 0]
+    candidates = np.asarray([COLOURS[n] for n in names], np.float32)[:, None] / 255
+    lab_candidates = cv2.cvtColor(candidates, cv2.COLOR_RGB2Lab)[:, 0]
+    distances = np.linalg.norm(lab[None] - lab_candidates[:, None], axis=2)  # (colours, pixels)
+    return COLOURS[names[int(np.argmax(np.percentile(distances, 10, axis=1)))]]
+
+
+def overlay(colour: np.ndarray, labels: np.ndarray, options: SegmentOptions) -> np.ndarray:
+    """The image (its own dtype and channels) with region borders painted: `options.border_rgb`, or the
+    colour that contrasts most with the pixels under the borders; `options.overlay_width` pixels wide, or
+    more on larger images (`border_width`)."""
+    import cv2
+
     from msimg.tasks.segment.bsds import boundaries_of
 
     out = colour.copy()
-    top = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(colour.dtype, 1.0)
-    paint = np.asarray(BORDER, dtype=np.float64) / 255 * top
+    width = options.overlay_width or border_width(*labels.shape)
     border = boundaries_of(labels)
+    if width > 1:  # the one-pixel line marks the upper/left side of each change; centre the wider one on it
+        kernel = np.ones((width, width), np.uint8)
+        border = cv2.dilate(border.view(np.uint8), kernel, anchor=((width - 1) // 2, (width - 1) // 2)) > 0
+    if not border.any():
+        return out
+    top = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}.get(colour.dtype, 1.0)
+    rgb = options.border_rgb
+    if rgb is None:
+        under = np.clip(colour[border].astype(np.float32) / top, 0, 1)
+        if colour.shape[2] == 1:  # painted as grey: only black or white keep their contrast
+            rgb = contrasting_colour(np.repeat(under, 3, axis=1), ("white", "black"))
+        else:
+            rgb = contrasting_colour(under)
+    paint = np.asarray(rgb, dtype=np.float64) / 255 * top
     out[border] = paint.mean() if colour.shape[2] == 1 else paint.astype(colour.dtype)
     return out
 
@@ -99,10 +135,11 @@ def restore(run: Run, options: SegmentOptions) -> Restored:
         labels = superpixel_labels(colour, options)
     if labels.dtype != np.uint16:
         raise UsageError(f"{int(labels.max()) + 1} regions do not fit a 16-bit label map; give --segments")
+    found = {"regions": int(labels.max()) + 1}  # a threshold or superpixels decide how many
     if options.kind == "overlay":
-        return Restored(overlay(colour, labels))
+        return Restored(overlay(colour, labels, options), found=found)
     document = region_table(labels, colour) if options.kind == "json" else None
-    return Restored(labels[..., None], document=document)
+    return Restored(labels[..., None], found=found, document=document)
 
 
 TASK = Task(

@@ -28,7 +28,13 @@ def restore(run: Run, options: SuperResolveOptions) -> Restored:
     h, w = run.colour.shape[:2]
     size = (max(1, round(w * options.final_scale)), max(1, round(h * options.final_scale)))
     out = run.stream(Plan(ensemble=options.tta), run.progress)
-    return Restored(out if (out.shape[1], out.shape[0]) == size else resize(out, size))
+    found = {  # what ran, since a scale without its own model runs the next one and resizes
+        "degradation": options.degradation,
+        "model_scale": out.shape[0] // h,
+        "scale": options.final_scale,
+        "size": list(size),
+    }
+    return Restored(out if (out.shape[1], out.shape[0]) == size else resize(out, size), found=found)
 
 
 TASK = Task(

@@ -1,0 +1,135 @@
+"""What makes an output (task, weights, options, precision), recorded beside it so a re-run redoes an
+output made otherwise instead of skipping it silently, and `msimg report` can show each file's figures."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from msimg.engine.session import Session
+from msimg.io.discover import Job
+from msimg.io.records import read_records
+from msimg.models.weights import sha256_of
+
+_LOSSY = (".jpg", ".jpeg", ".webp")
+
+
+def _precision(session: Session) -> str:
+    model = session.model
+    if model.autocast is not None:
+        return "bf16"
+    return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(model.dtype, "fp32")
+
+
+def made_by(session: Session) -> dict[str, Any]:
+    """The session's recipe for its outputs, as plain JSON values (tuples as lists, paths as text), so it
+    compares equal to the same recipe read back from a records file."""
+    spec = session.spec
+    sha = None if spec is None else spec.sha256 or (sha256_of(spec.path) if spec.path else None)
+    options = {
+        f.name: getattr(session.options, f.name)
+        for f in dataclasses.fields(session.options)
+        if f.init and f.compare
+    }
+    made = {
+        "task": session.task.name,
+        "model": session.model.descriptor.name,
+        "model_sha256": sha,
+        "options": options,
+        "precision": _precision(session),
+    }
+    return json.loads(json.dumps(made, default=str))
+
+
+def recipe_for(made: dict[str, Any], output: Path, quality: int) -> dict[str, Any]:
+    """`made` for one output: the quality only where the format is lossy (it changes nothing else)."""
+    return {**made, "quality": quality} if output.suffix.lower() in _LOSSY else made
+
+
+def signature(recipe: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _value(value: Any) -> str:
+    """An option's value as typed: None is `auto`, 25.0 is 25."""
+    if value is None:
+        return "auto"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """What differs between two recipes, in the command line's words."""
+    said = []
+    if old.get("task") != new["task"]:
+        said.append(f"by {old.get('task')}")
+    if old.get("model") != new["model"]:
+        said.append(f"model {old.get('model')} -> {new['model']}")
+    elif old.get("model_sha256") != new["model_sha256"]:
+        said.append("other weights")
+    for name in sorted(set(old.get("options", {})) | set(new["options"])):
+        before, now = old.get("options", {}).get(name), new["options"].get(name)
+        if before != now:
+            flag = "--" + name.replace("_", "-")
+            said.append(f"{flag} {_value(before)} -> {_value(now)}")
+    for key in ("precision", "quality"):
+        if old.get(key) != new.get(key):
+            said.append(f"--{key} {old.get(key)} -> {new.get(key)}")
+    return ", ".join(said) or "with other settings"
+
+
+def reconcile(jobs: Sequence[Job], made: dict[str, Any], quality: int) -> list[Job]:
+    """Outputs that exist (planned as skips): kept when their record says these options made them, redone
+    when it says others did (with what changed as the note), kept with a note when nothing says."""
+    folders: dict[Path, dict[str, dict[str, Any]]] = {}
+    result = []
+    for job in jobs:
+        if not job.skip or job.output is None:
+            result.append(job)
+            continue
+        if job.output.parent not in folders:
+            folders[job.output.parent] = read_records(job.output.parent)
+        record = folders[job.output.parent].get(job.output.name)
+        recipe = recipe_for(made, job.output, quality)
+        if record is None:
+            job = dataclasses.replace(job, note="exists, made by unknown options (--overwrite redoes it)")
+        elif record.get("signature") != signature(recipe):
+            job = dataclasses.replace(
+                job, skip=False, note=f"redone: made earlier with {_changes(record, recipe)}"
+            )
+        result.append(job)
+    return result
+
+
+def record(
+    made: dict[str, Any], source: Path | None, output: Path, quality: int, seconds: float, megapixels: float
+) -> dict[str, Any]:
+    """The records-file line of `output`, just written from `source` (None: stdin), without its figures
+    of what the task found (the caller adds them) and its name (`append_record` adds it)."""
+    recipe = recipe_for(made, output, quality)
+    return {
+        "input": str(source.resolve()) if source is not None else "-",
+        **recipe,
+        "signature": signature(recipe),
+        "seconds": round(seconds, 3),
+        "megapixels": round(megapixels, 4),
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "msimg": _version(),
+    }
+
+
+@functools.cache
+def _version() -> str:
+    """The installed version, from the package metadata (the package root imports the engine)."""
+    try:
+        return importlib.metadata.version("msimg")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
