@@ -40,9 +40,10 @@ def nearest_session(options: SuperResolveOptions, scale: int) -> Session:
     "scale,outscale,degradation,model,final",
     [
         (None, None, "real", "sr-real-x4", 4.0),
-        (2, None, "real", "sr-real-x4", 2.0),  # no real x2 or x3: the x4 model, shrunk
-        (3, None, "real", "sr-real-x4", 3.0),
-        (None, 1.5, "real", "sr-real-x4", 1.5),
+        (2, None, "real", "sr-real-x2", 2.0),
+        (3, None, "real", "sr-real-x4", 3.0),  # no real x3: the x4 model, shrunk
+        (None, 1.5, "real", "sr-real-x2", 1.5),
+        (None, 2.5, "real", "sr-real-x4", 2.5),
         (None, None, "bicubic", "sr-x4", 4.0),
         (2, None, "bicubic", "sr-x2", 2.0),
         (3, None, "bicubic", "sr-x3", 3.0),
@@ -79,6 +80,7 @@ def test_outscale_resizes_the_model_output(channels: int) -> None:
     np.testing.assert_array_equal(exact[..., :colour], pixels.repeat(2, 0).repeat(2, 1)[..., :colour])
 
 
+@pytest.mark.slow
 def test_rgba_png_x4_keeps_its_alpha_edge(sr_weights_home: Path, tmp_path: Path) -> None:
     alpha = np.zeros((800, 1000), np.uint8)
     cv2.circle(alpha, (500, 400), 300, 255, -1)  # a hard-edged disc of opaque pixels

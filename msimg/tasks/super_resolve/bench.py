@@ -174,8 +174,7 @@ def bench(limit: int | None, peers: bool = True) -> str:
         "",
         f"Web images: the same held-out images blurred ({web_cases}), reduced by antialiased bicubic, given "
         "white noise, rounded to 8 bits and saved as JPEG (4:2:0); a seed per image that training never "
-        "draws. Scored as above. With no real x2 model yet, the default at x2 runs the x4 one and shrinks "
-        "its output.",
+        "draws. Scored as above. The default runs `sr-real-x2` at x2 and `sr-real-x4` at x4.",
         "",
         "| scale | method | Y-PSNR (dB) | Y-SSIM | gain over bicubic (dB) | output MP/s |",
         "|---|---|---|---|---|---|",

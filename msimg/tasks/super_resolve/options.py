@@ -8,7 +8,7 @@ from msimg.errors import UsageError
 from msimg.tasks.fields import option
 
 MODEL_SCALES = (2, 3, 4)
-DEGRADATIONS = {"real": (4,), "bicubic": MODEL_SCALES}  # what the inputs went through -> model scales
+DEGRADATIONS = {"real": (2, 4), "bicubic": MODEL_SCALES}  # what the inputs went through -> model scales
 
 SUMMARY = "Enlarge photos x2, x3, x4 (or any factor) with detail a resize cannot make."
 HELP = """Enlarge photos x2, x3 or x4 (or any factor) with detail a plain resize cannot make.
@@ -41,8 +41,8 @@ class SuperResolveOptions:
 
     scale: int | None = option(
         None,
-        "Scale: 2, 3 or 4. Default: 4, or the one --outscale needs. With --degradation real, x2 and x3 "
-        "run the x4 model and shrink its output.",
+        "Scale: 2, 3 or 4. Default: 4, or the one --outscale needs. With --degradation real, x3 runs "
+        "the x4 model and shrinks its output.",
     )
     outscale: float | None = option(
         None, "Final scale factor, any value; the model's output is resized to it."
