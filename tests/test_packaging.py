@@ -87,3 +87,22 @@ def test_make_install_takes_the_cpu_torch_index_users_need() -> None:
         check=True,
     ).stdout
     assert f"/nonexistent-venv/bin/pip install --quiet {cpu}" in plan
+
+
+def test_make_test_fast_is_the_suite_without_its_slow_tests() -> None:
+    root = Path(__file__).resolve().parents[1]
+    plan = subprocess.run(
+        ["make", "-n", "-B", "test-fast", "VENV=/nonexistent-venv"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert '/nonexistent-venv/bin/python -m pytest -m "not slow"' in plan
+    marked = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "slow", "tests/test_packaging.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "tests/test_packaging.py: 2" in marked  # the marker selects the wheel builds
