@@ -92,7 +92,8 @@ class CliReporter:
         task = self.progress.tasks[0]
         if self.by_size and task.total is not None and megapixels > task.total:
             self.progress.update(self.bar, total=megapixels)  # a size no header told, now known
-        done = megapixels if self.by_size else files_done
+        # never backwards: the next image's first tiles can come before the writer finishes this one
+        done = max(task.completed, megapixels if self.by_size else files_done)
         self.progress.update(self.bar, completed=done, count=self._count(megapixels), rate=rate)
 
     def partial(self, fraction: float, megapixels: float) -> None:
@@ -112,7 +113,7 @@ class CliReporter:
             note = (result.found or {}).get("note")
             if note and not self.quiet:  # what the task decided from the file itself (a detected layout)
                 self.console.print(f"note: {escape(f'{result.input}: {note}')}")
-            if result.note and result.status == "done" and not self.quiet:  # an output made otherwise, redone
+            if result.note and result.status == "done" and not self.quiet:  # redone, or not recorded
                 self.console.print(f"note: {escape(f'{result.input}: {result.note}')}")
             if self.progress is not None and result.status != "skipped":
                 self.megapixels += result.megapixels
@@ -151,7 +152,8 @@ class CliReporter:
         unknown = sum(r.status == "skipped" and r.note is not None for r in report.results)
         if unknown:  # the rest were made with these very options
             self.console.print(
-                f"  {unknown} skipped output(s) exist, made by unknown options: --overwrite redoes them"
+                f"  {unknown} skipped output(s) exist that these settings did not make (another task, or "
+                "no record): --overwrite redoes them"
             )
         for r in report.failed:
             self.console.print(f"  failed: {r.input}: {r.error}", markup=False)

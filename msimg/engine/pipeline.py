@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from msimg.engine.options import OutputOptions
-from msimg.engine.provenance import made_by, reconcile, record
+from msimg.engine.provenance import made_by, option_defaults, reconcile, record
 from msimg.engine.session import Session
 from msimg.errors import ImageReadError, MsimgError, UsageError
 from msimg.io.atomic import remove_stale_temps
@@ -147,7 +147,8 @@ def _describe(err: BaseException) -> str:
 
 def _read(job: Job, session: Session, max_pixels: int, decoder: IsolatedDecoder) -> Image:
     """Decode one input in the decoder's worker process: a file that crashes or hangs a decoder fails
-    alone (`msimg.io.guard`). Same readers as `Session.read`, named so that they pickle."""
+    alone (`msimg.io.guard`). The task's own reader or the common one: module-level functions, which
+    pickle."""
     if job.source is None:
         if session.task.suffixes:  # a reader of its own files (RAW): the suffix tells the format
             raise ImageReadError(f"{session.task.name} reads named files (their suffix tells the format)")
@@ -207,9 +208,13 @@ def _writer(
         try:
             written = _write(job, image, out)
             seconds, found = time.perf_counter() - start, image.meta.extra.get("found")
+            note = job.note
             if written is not None:
                 line = record(made, job.source, written, out.quality, seconds, megapixels)
-                append_record(written, {**line, "found": found})
+                try:
+                    append_record(written, {**line, "found": found})
+                except OSError as err:  # the output is complete; only a re-run's knowledge of it is lost
+                    note = f"written, but not recorded ({err.strerror or err})"
             result = FileResult(
                 job.name,
                 str(written) if written else "<stdout>",
@@ -219,7 +224,7 @@ def _writer(
                 tile,
                 device,
                 found=found,
-                note=job.note,
+                note=note,
             )
         except Exception as err:
             result = FileResult(
@@ -281,7 +286,7 @@ def run_jobs(
     for root in stale_temp_roots(jobs):
         remove_stale_temps(root)
     made = made_by(session)
-    jobs = reconcile(jobs, made, out.quality)
+    jobs = reconcile(jobs, made, out.quality, option_defaults(session))
     todo = [j for j in jobs if not j.skip]
     reporter.start(len(jobs), session.device, session.tile, _planned(todo))
     for job in jobs:

@@ -17,7 +17,10 @@ from msimg.errors import MsimgError, UsageError
 from msimg.io.atomic import temp_path_for
 from msimg.io.discover import Job
 from msimg.io.probe import Header, probe
+from msimg.io.read import SUPPORTED_SUFFIXES
 from msimg.io.write import can_hold, format_from_suffix, format_name
+
+_DECODED = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))  # sample types the reader returns
 
 
 def _check_writable(folder: Path) -> None:
@@ -52,7 +55,7 @@ def _what(fmt: str, dtype: np.dtype, channels: int) -> str:
 
 def _refusal(task: Task, bad: list[tuple[Job, str, np.dtype, int]]) -> UsageError:
     job, fmt, dtype, channels = bad[0]
-    holds = [f for f in ("png", "tiff", "webp") if can_hold(f, dtype, channels)]
+    holds = [f for f in ("png", "tiff", "webp") if can_hold(f, dtype, channels)] or ["tiff"]
     first = holds[0]
     remedy = (
         f"write {' or '.join(h.upper() for h in holds)} (--format {first}, or an output name ending .{first})"
@@ -67,15 +70,21 @@ def _refusal(task: Task, bad: list[tuple[Job, str, np.dtype, int]]) -> UsageErro
 
 def preflight(task: Task, options: Any, jobs: Sequence[Job], out: OutputOptions) -> list[Job]:
     """Refuse (`UsageError`) a batch whose outputs cannot be written or held; return the jobs with the
-    megapixels their headers give (a task that reads its own files, RAW, gets None)."""
-    for folder in sorted({job.output.parent for job in jobs if job.output is not None}):
+    megapixels their headers give (None for RAW files, stdin and headers that say nothing).
+
+    A folder whose outputs all exist is not written to (a finished run in a read-only archive stays
+    fine), and a header of a kind the reader refuses is left to fail its own file.
+    """
+    for folder in sorted({job.output.parent for job in jobs if job.output is not None and not job.skip}):
         _check_writable(folder)
     bad: list[tuple[Job, str, np.dtype, int]] = []
     result = []
     for job in jobs:
         header: Header | None = None
-        if task.read is None and job.source is not None:
+        if job.source is not None and job.source.suffix.lower() in SUPPORTED_SUFFIXES:
             header = probe(job.source)
+        if header is not None and (header.dtype not in _DECODED or not 1 <= header.channels <= 4):
+            header = None  # the reader refuses it: that file fails alone
         if header is not None:
             job = dataclasses.replace(job, megapixels=header.megapixels)
         result.append(job)

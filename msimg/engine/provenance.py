@@ -56,6 +56,7 @@ def recipe_for(made: dict[str, Any], output: Path, quality: int) -> dict[str, An
 
 
 def signature(recipe: dict[str, Any]) -> str:
+    """A short digest of a recipe, for scripts reading the records (re-runs compare the recipes)."""
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -66,29 +67,36 @@ def _value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _changes(old: dict[str, Any], new: dict[str, Any]) -> str:
-    """What differs between two recipes, in the command line's words."""
+def option_defaults(session: Session) -> dict[str, Any]:
+    """The options' defaults, as JSON values: what an older record that lacks a newer option ran with."""
+    fields = dataclasses.fields(session.options)
+    return json.loads(json.dumps({f.name: f.default for f in fields if f.init and f.compare}, default=str))
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """What differs between the recipe of a record and this run's, in the command line's words. Values
+    compare as numbers (a record's 10 is this run's 10.0); an option the record lacks had its default."""
     said = []
-    if old.get("task") != new["task"]:
-        said.append(f"by {old.get('task')}")
     if old.get("model") != new["model"]:
         said.append(f"model {old.get('model')} -> {new['model']}")
     elif old.get("model_sha256") != new["model_sha256"]:
         said.append("other weights")
-    for name in sorted(set(old.get("options", {})) | set(new["options"])):
-        before, now = old.get("options", {}).get(name), new["options"].get(name)
+    before_all, now_all = old.get("options") or {}, new["options"]
+    for name in sorted(set(before_all) | set(now_all)):
+        before = before_all.get(name, defaults.get(name))
+        now = now_all.get(name, defaults.get(name))
         if before != now:
-            flag = "--" + name.replace("_", "-")
-            said.append(f"{flag} {_value(before)} -> {_value(now)}")
+            said.append(f"--{name.replace('_', '-')} {_value(before)} -> {_value(now)}")
     for key in ("precision", "quality"):
         if old.get(key) != new.get(key):
-            said.append(f"--{key} {old.get(key)} -> {new.get(key)}")
-    return ", ".join(said) or "with other settings"
+            said.append(f"--{key} {_value(old.get(key))} -> {_value(new.get(key))}")
+    return said
 
 
-def reconcile(jobs: Sequence[Job], made: dict[str, Any], quality: int) -> list[Job]:
-    """Outputs that exist (planned as skips): kept when their record says these options made them, redone
-    when it says others did (with what changed as the note), kept with a note when nothing says."""
+def reconcile(jobs: Sequence[Job], made: dict[str, Any], quality: int, defaults: dict[str, Any]) -> list[Job]:
+    """Outputs that exist (planned as skips): kept when their record says these settings made them,
+    redone when it says this task made them otherwise (the note says what changed), kept with a note
+    when another task made them or no record says (`--overwrite` redoes those)."""
     folders: dict[Path, dict[str, dict[str, Any]]] = {}
     result = []
     for job in jobs:
@@ -98,13 +106,12 @@ def reconcile(jobs: Sequence[Job], made: dict[str, Any], quality: int) -> list[J
         if job.output.parent not in folders:
             folders[job.output.parent] = read_records(job.output.parent)
         record = folders[job.output.parent].get(job.output.name)
-        recipe = recipe_for(made, job.output, quality)
         if record is None:
-            job = dataclasses.replace(job, note="exists, made by unknown options (--overwrite redoes it)")
-        elif record.get("signature") != signature(recipe):
-            job = dataclasses.replace(
-                job, skip=False, note=f"redone: made earlier with {_changes(record, recipe)}"
-            )
+            job = dataclasses.replace(job, note="exists, made by unknown settings")
+        elif record.get("task") != made["task"]:
+            job = dataclasses.replace(job, note=f"exists, made by msimg {record.get('task')}")
+        elif changes := _changes(record, recipe_for(made, job.output, quality), defaults):
+            job = dataclasses.replace(job, skip=False, note=f"redone: made earlier with {', '.join(changes)}")
         result.append(job)
     return result
 

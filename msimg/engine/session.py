@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -19,7 +18,6 @@ from msimg.engine.task import Plan, Progress, Restored, Task, to_pixels, to_tens
 from msimg.errors import UsageError
 from msimg.io.convert import from_float, to_float
 from msimg.io.image import Image, ImageMeta
-from msimg.io.read import read_image
 from msimg.models.descriptor import LoadedModel
 from msimg.models.load import resolve_spec
 from msimg.models.survey import with_constants
@@ -38,12 +36,6 @@ class Session:
     @property
     def device(self) -> str:
         return str(self.model.device)
-
-    def read(self, path: Path, max_pixels: int) -> Image:
-        """Decode one input file the way this task reads its inputs."""
-        if self.task.read is not None:
-            return self.task.read(path, self.options, max_pixels)
-        return read_image(path, max_pixels)
 
     def restore_image(self, image: Image, progress: Progress | None = None) -> tuple[Image, int]:
         """A decoded file -> the result to write, and the tile used. A task that describes its result as

@@ -42,7 +42,8 @@ def test_an_output_no_record_explains_is_kept_and_said_so(tmp_path: Path, weight
     write_png(tmp_path / "out" / "a.png", photo(24, 32, seed=1))  # made by hand, or by an older msimg
     res = msimg("denoise", src, "-o", tmp_path / "out", "--json", env_weights=weights_home)
     assert res.returncode == 0 and _lines(res.stdout)[0]["status"] == "skipped"
-    assert "made by unknown options: --overwrite redoes them" in res.stderr
+    assert "skipped output(s) exist that these settings did not make" in res.stderr
+    assert _lines(res.stdout)[0]["note"] == "exists, made by unknown settings"
     assert not (tmp_path / "out" / RECORDS).exists()
 
 
@@ -86,3 +87,32 @@ def test_demosaic_names_its_depth_option(tmp_path: Path, depth: int, refused: bo
     assert (said in res.stderr and "or 8-bit results (--output-depth 8)" in res.stderr) == refused, res.stderr
     if not refused:  # past the check: the missing weights are what stops it
         assert "x.pth" in res.stderr
+
+
+MADE = {"task": "denoise", "model": "denoise-real", "model_sha256": "ab", "precision": "fp32"}
+
+
+@pytest.mark.parametrize(
+    ("record", "skip", "note"),
+    [
+        ({**MADE, "options": {"sigma": 10}}, True, None),  # 10 from the API is the CLI's 10.0
+        ({**MADE, "options": {}}, True, None),  # an older msimg without `strength`: its default
+        ({**MADE, "options": {"sigma": 25}}, False, "redone: made earlier with --sigma 25 -> 10"),
+        ({**MADE, "options": {"sigma": 10}, "model": "denoise-gunet"}, False, "model denoise-gunet"),
+        ({**MADE, "task": "deblur", "options": {}}, True, "exists, made by msimg deblur"),
+    ],
+)
+def test_a_record_decides_between_skip_and_redo(
+    tmp_path: Path, record: dict, skip: bool, note: str | None
+) -> None:
+    from msimg.engine.provenance import reconcile
+    from msimg.io.discover import Job
+    from msimg.io.records import append_record
+
+    write_png(tmp_path / "a.png", photo(8, 8))
+    append_record(tmp_path / "a.png", record)
+    made = {**MADE, "options": {"sigma": 10.0, "strength": 1.0}}
+    defaults = {"sigma": None, "strength": 1.0} if record["options"] else {"sigma": 10.0, "strength": 1.0}
+    (job,) = reconcile([Job(tmp_path / "in.png", tmp_path / "a.png", skip=True)], made, 95, defaults)
+    assert job.skip == skip
+    assert (job.note is None) if note is None else (note in job.note)

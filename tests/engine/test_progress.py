@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,28 @@ def test_tiles_advance_the_progress_of_one_band(tmp_path: Path, weights_home: Pa
     assert len(wide) >= 4 and wide == sorted(wide) and wide[-1] == pytest.approx(1.0)
 
 
-def test_the_bar_shows_megapixels_and_their_rate_inside_an_image() -> None:
+@pytest.fixture()
+def terminal() -> Iterator[CliReporter]:
+    """A reporter that believes stderr is a terminal, so it draws its bar."""
     reporter = CliReporter("denoise", json_lines=False, quiet=False)
     reporter.console = Console(file=io.StringIO(), force_terminal=True, width=120)
-    reporter.start(2, "cpu", 512, 10.0)
-    try:
-        reporter.partial(0.5, 4.0)
-        task = reporter.progress.tasks[0]
-        assert task.total == 10.0 and task.completed == pytest.approx(2.0)
-        assert task.fields["count"] == "2.0/10.0 MP, 0/2 files" and task.fields["rate"].endswith(" MP/s")
-    finally:
+    yield reporter
+    if reporter.progress is not None:
         reporter.progress.stop()
+
+
+def test_the_bar_shows_megapixels_and_their_rate_inside_an_image(terminal: CliReporter) -> None:
+    terminal.start(2, "cpu", 512, 10.0)
+    terminal.partial(0.5, 4.0)
+    task = terminal.progress.tasks[0]
+    assert task.total == 10.0 and task.completed == pytest.approx(2.0)
+    assert task.fields["count"] == "2.0/10.0 MP, 0/2 files" and task.fields["rate"].endswith(" MP/s")
+
+
+def test_the_bar_never_moves_back_when_the_next_image_starts_before_the_writer_ends(
+    terminal: CliReporter,
+) -> None:
+    terminal.start(3, "cpu", 512, 30.0)
+    terminal.partial(0.99, 10.0)
+    terminal.partial(0.05, 10.0)  # image 2's first tile; image 1 is still being encoded
+    assert terminal.progress.tasks[0].completed == pytest.approx(9.9)

@@ -5,15 +5,13 @@ factor; a PNG of a decoded JPEG runs blind."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import torch
 
 from msimg.engine.task import Plan, Restored, Run, Task
-from msimg.io.image import Image, ImageMeta
-from msimg.io.read import read_image
+from msimg.io.image import ImageMeta
 from msimg.tasks.dejpeg.options import HELP, SUMMARY, DejpegOptions
-from msimg.tasks.dejpeg.quality import file_quality
+from msimg.tasks.dejpeg.reading import read
 
 
 def model_input(rgb: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
@@ -29,16 +27,6 @@ def model_input(rgb: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     x[:, c] = ((100 - quality.to(torch.float32)) / 100 * known).view(-1, 1, 1)
     x[:, c + 1] = known.view(-1, 1, 1)
     return x
-
-
-def read(path: Path, options: DejpegOptions, max_pixels: int) -> Image:
-    """The image as any task reads it, plus the quality its quantisation tables say (JPEG files)."""
-    image = read_image(path, max_pixels)
-    if image.meta.format != "jpeg":
-        return image
-    quality = file_quality(path)
-    extra = {**image.meta.extra, "jpeg_quality": quality} if quality is not None else image.meta.extra
-    return Image(image.pixels, dataclasses.replace(image.meta, extra=extra))
 
 
 def prepare(options: DejpegOptions, meta: ImageMeta) -> DejpegOptions:
