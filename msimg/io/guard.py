@@ -8,7 +8,8 @@ file fails with a one-line cause. Every format goes through it: a hang can come 
 The worker is a fresh interpreter (`python -c`), not a fork: the model runs in other threads here and a
 fork copies their locks mid-use, and multiprocessing's spawn/forkserver would import the caller's main
 script again. Decoded pixels come back as raw buffers (pickle protocol 5, out of band): one copy through
-the socket. A worker whose parent is gone ends at its own alarm, so a stuck decode never outlives a run.
+the socket. A worker whose parent is gone ends at its own alarm, so with a time limit a stuck decode never
+outlives its run (`--decode-timeout 0` sets none).
 """
 
 from __future__ import annotations
