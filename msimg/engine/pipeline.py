@@ -28,7 +28,7 @@ from msimg.io.read import decode_image, read_image
 from msimg.io.records import append_record
 from msimg.io.write import (
     encode_image,
-    format_from_suffix,
+    file_format,
     output_format,
     write_image,
 )
@@ -184,11 +184,7 @@ def _write(job: Job, image: Image, out: OutputOptions) -> Path | None:
         sys.stdout.buffer.flush()
         return None
     path = job.output
-    try:
-        fmt = format_from_suffix(path.suffix)
-    except MsimgError:
-        fmt = "png"
-    write_image(path, image, fmt, out.quality)
+    write_image(path, image, file_format(path), out.quality)
     return path
 
 

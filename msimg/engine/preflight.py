@@ -13,12 +13,12 @@ import numpy as np
 
 from msimg.engine.options import OutputOptions
 from msimg.engine.task import Task
-from msimg.errors import MsimgError, UsageError
+from msimg.errors import UsageError
 from msimg.io.atomic import temp_path_for
 from msimg.io.discover import Job
 from msimg.io.probe import Header, probe
 from msimg.io.read import SUPPORTED_SUFFIXES
-from msimg.io.write import can_hold, format_from_suffix, format_name
+from msimg.io.write import can_hold, file_format, format_name
 
 _DECODED = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))  # sample types the reader returns
 
@@ -38,10 +38,7 @@ def _check_writable(folder: Path) -> None:
 def _format_of(job: Job, out: OutputOptions) -> str | None:
     if job.output is None:  # stdout: "same" falls back to a format that holds the result
         return None if out.fmt == "same" else format_name(out.fmt)
-    try:
-        return format_from_suffix(job.output.suffix)
-    except MsimgError:
-        return "png"  # as the writer does
+    return file_format(job.output)
 
 
 def _what(fmt: str, dtype: np.dtype, channels: int) -> str:

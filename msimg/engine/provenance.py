@@ -30,16 +30,17 @@ def _precision(session: Session) -> str:
     return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(model.dtype, "fp32")
 
 
+def _user_fields(options: Any) -> list[dataclasses.Field[Any]]:
+    """The options a user sets (not those a task fills in per image, like dejpeg's `source`)."""
+    return [f for f in dataclasses.fields(options) if f.init and f.compare]
+
+
 def made_by(session: Session) -> dict[str, Any]:
     """The session's recipe for its outputs, as plain JSON values (tuples as lists, paths as text), so it
     compares equal to the same recipe read back from a records file."""
     spec = session.spec
     sha = None if spec is None else spec.sha256 or (sha256_of(spec.path) if spec.path else None)
-    options = {
-        f.name: getattr(session.options, f.name)
-        for f in dataclasses.fields(session.options)
-        if f.init and f.compare
-    }
+    options = {f.name: getattr(session.options, f.name) for f in _user_fields(session.options)}
     made = {
         "task": session.task.name,
         "model": session.model.descriptor.name,
@@ -69,8 +70,8 @@ def _value(value: Any) -> str:
 
 def option_defaults(session: Session) -> dict[str, Any]:
     """The options' defaults, as JSON values: what an older record that lacks a newer option ran with."""
-    fields = dataclasses.fields(session.options)
-    return json.loads(json.dumps({f.name: f.default for f in fields if f.init and f.compare}, default=str))
+    defaults = {f.name: f.default for f in _user_fields(session.options)}
+    return json.loads(json.dumps(defaults, default=str))
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, Any]) -> list[str]:

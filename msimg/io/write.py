@@ -54,6 +54,14 @@ def format_from_suffix(suffix: str) -> str:
     return format_name(suffix)
 
 
+def file_format(path: Path) -> str:
+    """The format an output file is written in: its suffix's, PNG for a suffix that names none."""
+    try:
+        return format_name(path.suffix)
+    except ImageWriteError:
+        return "png"
+
+
 def can_hold(fmt: str, dtype: np.dtype, channels: int) -> bool:
     """Whether `fmt` stores this dtype and channel count without loss of depth or alpha.
 
