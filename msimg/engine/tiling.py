@@ -31,17 +31,35 @@ def _round_up(n: int, m: int) -> int:
 def spans(length: int, tile: int, context: int, overlap: int, multiple: int = 1) -> list[Span]:
     """Windows covering an axis of `length` (already padded to `multiple`).
 
-    `tile` is the wanted core size; windows are `tile + 2*context` rounded up to `multiple`, all the same
-    size (so they batch), and start at multiples of `multiple` (so strided models see aligned grids).
+    `tile` is the wanted core size; windows are at most `tile + 2*context` rounded up to `multiple`, all
+    the same size (so they batch), and start at multiples of `multiple` (so strided models see aligned
+    grids). Of the window counts that cover the axis, the one reading the fewest pixels in all is taken,
+    each window as small as still covers: a fixed size would re-read up to a window of context and
+    overlap where the last one overhangs the axis.
     """
     if length % multiple:
         raise ValueError(f"length {length} is not a multiple of {multiple}")
-    size = _round_up(max(tile, 1) + 2 * context, multiple)
-    size = max(size, _round_up(2 * context + overlap + multiple, multiple))
-    if size >= length:
+    smallest = _round_up(2 * context + overlap + multiple, multiple)
+    largest = max(_round_up(max(tile, 1) + 2 * context, multiple), smallest)
+    if largest >= length:
         return [Span(0, length, 0, length)]
-    step = (size - 2 * context - overlap) // multiple * multiple
-    n = math.ceil((length - size) / step) + 1
+
+    def step_of(size: int) -> int:
+        return (size - 2 * context - overlap) // multiple * multiple
+
+    def count(size: int) -> int:
+        return math.ceil((length - size) / step_of(size)) + 1
+
+    fewest = count(largest)
+    # per count, the smallest window that covers (window sizes only grow the coverage)
+    best: dict[int, int] = {}
+    for size in range(largest, smallest - 1, -multiple):
+        n = count(size)
+        if n > fewest + 2:
+            break
+        best[n] = size
+    n, size = min(best.items(), key=lambda item: (item[0] * item[1], item[0]))
+    step = step_of(size)
     starts = [min(i * step, length - size) for i in range(n)]
     return [
         Span(

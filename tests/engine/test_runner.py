@@ -51,7 +51,8 @@ def test_out_of_memory_halves_the_tile_and_the_result_is_unchanged(message: str)
     stream, out = tensor_stream(model, x)
     used = run_with_backoff(model, stream, TileSettings(overlap=8), tile=0, progress=fractions.append)
     assert used == 64
-    assert flaky.calls[0] == (300, 200) and flaky.calls[-1] == (72, 72)  # whole image first, then halving
+    assert flaky.calls[0] == (300, 200)  # the whole image first, then halving
+    assert max(flaky.calls[-1]) <= 64 + 2 * 4  # a window of the halved tile, never larger
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert (out - expected).abs().max().item() < 1 / 255
 

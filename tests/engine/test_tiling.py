@@ -33,6 +33,15 @@ def test_spans_cover_axis_and_weights_sum_to_one(length, tile, context, overlap,
         np.testing.assert_allclose(total, 1.0, atol=1e-6)
 
 
+def test_windows_shrink_to_the_axis() -> None:
+    """A 4000-pixel axis, cores of 512, context 32, overlap 16, windows on a 32 grid: windows of 576
+    would need 9 (step 480: 8 reach only 3936) and read 5184 pixels; 9 of 544 (step 448) reach 4128 and
+    read 4896, and no count of windows that fit 576 reads fewer (10 of 512 read 5120)."""
+    axis = spans(4000, 512, 32, 16, 32)
+    assert [sp.stop - sp.start for sp in axis] == [544] * 9
+    assert axis[-1].stop == 4000
+
+
 def _image(h: int, w: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(h * 7919 + w)
     return torch.rand((1, 3, h, w), generator=g)
