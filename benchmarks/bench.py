@@ -106,7 +106,7 @@ def write_section(path: Path, name: str, body: str) -> None:
 def main() -> int:
     benches = {name: m for name in TASKS if (m := task_module(name, "bench")) is not None}
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=[*benches, "engine"], help="run one benchmark")
+    parser.add_argument("--only", choices=[*benches, "engine", "backends"], help="run one benchmark")
     parser.add_argument("--limit", type=int, help="use only the first N validation images (quick check)")
     parser.add_argument("--no-peers", action="store_true", help="skip the slow peers (BM3D, NLM, RL...)")
     parser.add_argument(
@@ -120,6 +120,10 @@ def main() -> int:
     for name, module in benches.items():
         if args.only in (None, name):
             write_section(args.out, name, module.bench(args.limit, not args.no_peers))
+    if args.only in (None, "backends"):
+        from benchmarks import backends
+
+        write_section(args.out, "backends", backends.bench(args.limit))
     print(f"results written to {args.out}")
     return 0
 

@@ -1,6 +1,7 @@
 """msimg: command-line image restoration on a shared tiled inference engine.
 
-`msimg.run` and `msimg.run_folder` are imported lazily so that `import msimg` (and `msimg --help`) stay fast.
+`msimg.run`, `msimg.run_folder` and `msimg.pipeline` are imported lazily so that `import msimg` (and
+`msimg --help`) stay fast.
 """
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "run", "run_folder", "session"]
+__all__ = ["__version__", "pipeline", "run", "run_folder", "session"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("run", "run_folder", "session"):
+    if name in ("pipeline", "run", "run_folder", "session"):
         from msimg import api
 
         return getattr(api, name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -20,6 +22,20 @@ TINY_CONFIG = {
     "mid_blocks": 1,
     "dec_blocks": [1],
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Converted graphs (`msimg.backends`) go to this test session's folder, never the user's cache; one
+    folder for every test, so each network converts once."""
+    path = tmp_path_factory.mktemp("graph-cache")
+    before = os.environ.get("MSIMG_CACHE")
+    os.environ["MSIMG_CACHE"] = str(path)
+    yield path
+    if before is None:
+        del os.environ["MSIMG_CACHE"]
+    else:
+        os.environ["MSIMG_CACHE"] = before
 
 
 def photo(h: int, w: int, seed: int = 0, channels: int = 3) -> np.ndarray:

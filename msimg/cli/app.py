@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from msimg import __version__
-from msimg.cli.commands import doctor, evaluate, models, report, train
+from msimg.cli.commands import chain, doctor, evaluate, models, report, train
 from msimg.cli.commands.task import command_for
 from msimg.errors import MsimgError, UsageError
 from msimg.tasks import TASKS
@@ -91,6 +91,9 @@ def reflow(doc: str) -> str:
 for _name in TASKS:
     _command, _help, _summary = command_for(_name)
     app.command(_name, help=reflow(_help), short_help=_summary, no_args_is_help=True)(_command)
+app.command(
+    "run", help=reflow(chain.command.__doc__ or ""), no_args_is_help=True, context_settings=chain.CONTEXT
+)(chain.command)
 for _name, _command in (
     ("doctor", doctor.doctor),
     ("train", train.train),

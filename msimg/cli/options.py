@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -17,6 +17,7 @@ from msimg.tasks.fields import auto_or
 ENGINE = "Engine"
 OUTPUT = "Output"
 REPORTING = "Reporting"
+GRAPH = "Your ONNX model"
 
 
 def parse_tile(value: str) -> int | None:
@@ -40,14 +41,28 @@ class CommonArgs:
     tile_overlap: int
     batch: int
     model: str | None
+    backend: str
+    model_order: str
+    model_range: float
+    model_scale: int
     json: bool
     quiet: bool
     max_megapixels: float
     decode_timeout: float
 
     def engine(self) -> EngineOptions:
+        tile = parse_tile(self.tile)
         return EngineOptions(
-            self.device, self.precision, parse_tile(self.tile), self.tile_overlap, self.batch, self.model
+            self.device,
+            self.precision,
+            tile,
+            self.tile_overlap,
+            self.batch,
+            self.model,
+            self.backend,
+            self.model_order,
+            self.model_range,
+            self.model_scale,
         )
 
     def output_options(self) -> OutputOptions:
@@ -133,10 +148,47 @@ _COMMON: dict[str, tuple[Any, Any]] = {
         Annotated[
             str | None,
             typer.Option(
-                help="Shipped model name or a weights file (.safetensors, .pth).", rich_help_panel=ENGINE
+                help="Shipped model name, a weights file (.safetensors, .pth) or an image-to-image ONNX "
+                "graph (.onnx).",
+                rich_help_panel=ENGINE,
             ),
         ],
         None,
+    ),
+    "backend": (
+        Annotated[
+            str,
+            typer.Option(
+                help="auto|torch|onnxruntime|openvino: what runs the network (auto: the fastest installed "
+                "for this model and device; the openvino and onnxruntime extras install them).",
+                rich_help_panel=ENGINE,
+            ),
+        ],
+        "auto",
+    ),
+    "model_order": (
+        Annotated[
+            str,
+            typer.Option(help="rgb|bgr: the channel order an ONNX --model takes.", rich_help_panel=GRAPH),
+        ],
+        "rgb",
+    ),
+    "model_range": (
+        Annotated[
+            float,
+            typer.Option(help="1|255: the value range an ONNX --model works in.", rich_help_panel=GRAPH),
+        ],
+        1.0,
+    ),
+    "model_scale": (
+        Annotated[
+            int,
+            typer.Option(
+                help="The scale of an ONNX --model, if you want it checked (0: found by running it).",
+                rich_help_panel=GRAPH,
+            ),
+        ],
+        0,
     ),
     "json": (
         Annotated[
@@ -184,12 +236,16 @@ _COMMON: dict[str, tuple[Any, Any]] = {
 }
 
 
-def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
+def task_command(
+    func: Callable[..., Any], omit: Collection[str] = (), inputs: Any = None
+) -> Callable[..., Any]:
     """Give a task command the common options; they reach it as one `common: CommonArgs` argument.
 
     A command may declare a common option itself (segment's `fmt`, whose values are its output kinds;
     dejpeg's `quality`, the input's): its own declaration is the one on the command line, and `common`
-    keeps that option's default.
+    keeps that option's default. A common option in `omit` is not on the command line at all, and keeps
+    its default; `inputs` annotates the arguments otherwise (`msimg run`: the stages come first, and each
+    stage names its model by its own option).
     """
     hints = typing.get_type_hints(func, include_extras=True)
     own = [
@@ -198,21 +254,20 @@ def task_command(func: Callable[..., Any]) -> Callable[..., Any]:
         if p.name != "common"
     ]
     own_names = {p.name for p in own}
+    kept = own_names | set(omit)  # reach `common` with their defaults
     kw = inspect.Parameter.KEYWORD_ONLY
     common = [
         inspect.Parameter(n, kw, default=d, annotation=a)
         for n, (a, d) in _COMMON.items()
-        if n != "inputs" and n not in own_names
+        if n != "inputs" and n not in kept
     ]
-    inputs_annotation, _ = _COMMON["inputs"]
-    params = [
-        inspect.Parameter("inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=inputs_annotation)
-    ]
+    arguments = inputs if inputs is not None else _COMMON["inputs"][0]
+    params = [inspect.Parameter("inputs", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=arguments)]
     params += [p.replace(kind=kw) for p in own] + common
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
-        args = CommonArgs(**{n: _COMMON[n][1] if n in own_names else kwargs.pop(n) for n in _COMMON})
+        args = CommonArgs(**{n: _COMMON[n][1] if n in kept else kwargs.pop(n) for n in _COMMON})
         return func(common=args, **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

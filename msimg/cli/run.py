@@ -1,7 +1,9 @@
-"""The one path every task command takes: plan -> session -> pipeline -> exit code."""
+"""The one path every task command takes: plan -> session -> pipeline -> exit code; `msimg run` takes it
+with a chain of sessions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from msimg.cli.options import CommonArgs
@@ -9,13 +11,16 @@ from msimg.cli.report import CliReporter
 from msimg.errors import UsageError
 
 
+def _reporter(name: str, common: CommonArgs) -> CliReporter:
+    if common.json and common.output == "-":
+        raise UsageError("--json and -o - both want stdout; write the image to a file instead")
+    return CliReporter(name, common.json, common.quiet or common.output == "-")
+
+
 def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     """Run a task over the command's inputs and return the process exit code."""
     from msimg.api import run_batch
 
-    if common.json and common.output == "-":
-        raise UsageError("--json and -o - both want stdout; write the image to a file instead")
-    quiet = common.quiet or common.output == "-"
     report = run_batch(
         task,
         common.inputs,
@@ -25,6 +30,24 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
         common.output_options(),
         common.suffix,
         common.overwrite,
-        CliReporter(task, common.json, quiet),
+        _reporter(task, common),
+    )
+    return report.exit_code
+
+
+def run_stages(stages: Sequence[tuple[str, Any, str | None]], common: CommonArgs) -> int:
+    """Run (task, options, model) stages over the command's inputs, each image through them all; return
+    the process exit code."""
+    from msimg.api import run_chain
+
+    report = run_chain(
+        stages,
+        common.inputs,
+        common.output,
+        common.engine(),
+        common.output_options(),
+        common.suffix,
+        common.overwrite,
+        _reporter(",".join(name for name, _, _ in stages), common),
     )
     return report.exit_code

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import torch
 
-from msimg.errors import DeviceError
+from msimg import backends
+from msimg.errors import DeviceError, MsimgError
 from msimg.models.descriptor import LoadedModel, ModelDescriptor
-from msimg.models.weights import ModelSpec, build_module
+from msimg.models.weights import ModelSpec, build_module, sha256_of
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -126,8 +127,11 @@ def describe(device: torch.device) -> str:
     return str(device)
 
 
-def load_model(spec: ModelSpec, device: torch.device, precision: str = "auto") -> LoadedModel:
-    """A model built from its spec, on `device` in the precision `precision` resolves to, in eval mode."""
+def load_model(
+    spec: ModelSpec, device: torch.device, precision: str = "auto", backend: str = "torch"
+) -> LoadedModel:
+    """A model built from its spec, on `device` in the precision `precision` resolves to, in eval mode,
+    run by `backend` (`msimg.backends`; auto: the model's fastest installed one for the device)."""
     desc = spec.descriptor()
     dtype = resolve_dtype(precision, device, desc.dtypes)
     # bf16 as autocast: weights, inputs and precision-sensitive steps (norms, softmax, a classical stage
@@ -139,4 +143,23 @@ def load_model(spec: ModelSpec, device: torch.device, precision: str = "auto") -
     module = build_module(spec).eval().to(device=device, dtype=dtype, memory_format=torch.channels_last)
     for p in module.parameters():
         p.requires_grad_(False)
+    if spec.architecture == "onnx":  # a user's graph: the module calls the runtime it was opened on
+        return LoadedModel(desc, module, device, dtype, autocast, module.runtime)
+    auto = backend.strip().lower() == "auto"
+    sha = spec.sha256 or (sha256_of(spec.path) if spec.path is not None else None)
+    for name in backends.candidates(backend, desc.backends, device.type):
+        try:
+            if sha is None or dtype != torch.float32:  # no weights to name a cached graph; fp16
+                raise DeviceError(f"--backend {name} runs networks with weights in fp32 or bf16 only")
+            multiple, precision = desc.size.multiple_of, _precision(autocast)
+            run = backends.prepare(name, module, desc.in_channels, multiple, sha, precision)
+        except MsimgError:
+            if not auto:
+                raise
+            continue  # auto: the next one, at worst torch itself
+        return LoadedModel(desc, module, device, dtype, autocast, name, run)
     return LoadedModel(desc, module, device, dtype, autocast)
+
+
+def _precision(autocast: torch.dtype | None) -> str:
+    return "bf16" if autocast == torch.bfloat16 else "fp32"

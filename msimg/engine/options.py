@@ -18,6 +18,10 @@ class EngineOptions:
     tile_overlap: int = 16
     batch: int = 1
     model: str | None = None
+    backend: str = "auto"
+    model_order: str = "rgb"  # a user's ONNX graph: its channel order, value range and, if stated, scale
+    model_range: float = 1.0
+    model_scale: int = 0
 
     def __post_init__(self) -> None:
         if self.tile is not None and self.tile < 0:

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from msimg.engine.options import OutputOptions
 from msimg.engine.provenance import made_by, option_defaults, reconcile, record
-from msimg.engine.session import Session
+from msimg.engine.session import Restorer
 from msimg.errors import ImageReadError, MsimgError, UsageError
 from msimg.io.atomic import remove_stale_temps
 from msimg.io.discover import Job, stale_temp_roots
@@ -48,6 +48,7 @@ class FileResult:
     megapixels: float = 0.0
     tile: int | None = None
     device: str | None = None
+    backend: str | None = None  # what ran the network (`msimg.backends`)
     error: str | None = None
     found: dict[str, Any] | None = None  # what the task found in the image (deblur: the kernel)
     needs_options: bool = False  # failed because the request must say more (a usage error for this file)
@@ -145,7 +146,7 @@ def _describe(err: BaseException) -> str:
     return text if isinstance(err, MsimgError) else f"{type(err).__name__}: {text}".rstrip(": ")
 
 
-def _read(job: Job, session: Session, max_pixels: int, decoder: IsolatedDecoder) -> Image:
+def _read(job: Job, session: Restorer, max_pixels: int, decoder: IsolatedDecoder) -> Image:
     """Decode one input in the decoder's worker process: a file that crashes or hangs a decoder fails
     alone (`msimg.io.guard`). The task's own reader or the common one: module-level functions, which
     pickle."""
@@ -159,7 +160,7 @@ def _read(job: Job, session: Session, max_pixels: int, decoder: IsolatedDecoder)
 
 
 def _reader(
-    jobs: list[Job], session: Session, out: queue.Queue[Any], stop: threading.Event, options: OutputOptions
+    jobs: list[Job], session: Restorer, out: queue.Queue[Any], stop: threading.Event, options: OutputOptions
 ) -> None:
     with IsolatedDecoder(options.decode_timeout or None) as decoder:
         for job in jobs:
@@ -194,6 +195,7 @@ def _writer(
     collect: _Collector,
     out: OutputOptions,
     device: str,
+    backend: str,
     made: dict[str, Any],
 ) -> None:
     while True:
@@ -219,6 +221,7 @@ def _writer(
                 megapixels,
                 tile,
                 device,
+                backend,
                 found=found,
                 note=note,
             )
@@ -231,7 +234,7 @@ def _writer(
 
 def _process(
     items: Iterator[Any],
-    session: Session,
+    session: Restorer,
     collect: _Collector,
     write_q: queue.Queue[Any],
     stop: threading.Event,
@@ -273,9 +276,10 @@ def _planned(jobs: Sequence[Job]) -> float:
 
 
 def run_jobs(
-    session: Session, jobs: list[Job], out: OutputOptions, reporter: Reporter | None = None
+    session: Restorer, jobs: list[Job], out: OutputOptions, reporter: Reporter | None = None
 ) -> Report:
-    """Process planned jobs; returns the report (also on Ctrl-C, then with `interrupted` set)."""
+    """Process planned jobs with a session, or a chain of them (`engine.chain`); returns the report (also
+    on Ctrl-C, then with `interrupted` set)."""
     reporter = reporter or _Null()
     collect = _Collector(reporter)
     begin = time.perf_counter()
@@ -284,7 +288,8 @@ def run_jobs(
     made = made_by(session)
     jobs = reconcile(jobs, made, out.quality, option_defaults(session))
     todo = [j for j in jobs if not j.skip]
-    reporter.start(len(jobs), session.device, session.tile, _planned(todo))
+    where = session.device if session.backend == "torch" else f"{session.device} ({session.backend})"
+    reporter.start(len(jobs), where, session.tile, _planned(todo))
     for job in jobs:
         if job.skip:
             collect.add(FileResult(job.name, str(job.output), "skipped", note=job.note))
@@ -293,7 +298,7 @@ def run_jobs(
     write_q: queue.Queue[Any] = queue.Queue(maxsize=2)
     reader = threading.Thread(target=_reader, args=(todo, session, read_q, stop, out), daemon=True)
     writer = threading.Thread(
-        target=_writer, args=(write_q, stop, collect, out, session.device, made), daemon=True
+        target=_writer, args=(write_q, stop, collect, out, session.device, session.backend, made), daemon=True
     )
     reader.start()
     writer.start()

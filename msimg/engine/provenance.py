@@ -1,5 +1,6 @@
 """What makes an output (task, weights, options, precision), recorded beside it so a re-run redoes an
-output made otherwise instead of skipping it silently, and `msimg report` can show each file's figures."""
+output made otherwise instead of skipping it silently, and `msimg report` can show each file's figures.
+A chain's recipe (`engine.chain`) is its name and each stage's recipe, in order."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import torch
 
-from msimg.engine.session import Session
+from msimg.engine.session import Restorer, Session
 from msimg.io.discover import Job
 from msimg.io.records import read_records
 from msimg.models.weights import sha256_of
@@ -35,9 +36,7 @@ def _user_fields(options: Any) -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(options) if f.init and f.compare]
 
 
-def made_by(session: Session) -> dict[str, Any]:
-    """The session's recipe for its outputs, as plain JSON values (tuples as lists, paths as text), so it
-    compares equal to the same recipe read back from a records file."""
+def _recipe(session: Session) -> dict[str, Any]:
     spec = session.spec
     sha = None if spec is None else spec.sha256 or (sha256_of(spec.path) if spec.path else None)
     options = {f.name: getattr(session.options, f.name) for f in _user_fields(session.options)}
@@ -47,7 +46,16 @@ def made_by(session: Session) -> dict[str, Any]:
         "model_sha256": sha,
         "options": options,
         "precision": _precision(session),
+        "backend": session.backend,  # said, not compared: the backends give the same result
     }
+    return made
+
+
+def made_by(restorer: Restorer) -> dict[str, Any]:
+    """The recipe of the outputs, as plain JSON values (tuples as lists, paths as text), so it compares
+    equal to the same recipe read back from a records file: one session's, or a chain's stages'."""
+    recipes = [_recipe(stage) for stage in restorer.stages]
+    made = recipes[0] if len(recipes) == 1 else {"task": restorer.task.name, "stages": recipes}
     return json.loads(json.dumps(made, default=str))
 
 
@@ -68,15 +76,17 @@ def _value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def option_defaults(session: Session) -> dict[str, Any]:
-    """The options' defaults, as JSON values: what an older record that lacks a newer option ran with."""
-    defaults = {f.name: f.default for f in _user_fields(session.options)}
+def option_defaults(restorer: Restorer) -> dict[str, dict[str, Any]]:
+    """Each stage's option defaults by task, as JSON values: what an older record that lacks a newer
+    option ran with."""
+    defaults = {s.task.name: {f.name: f.default for f in _user_fields(s.options)} for s in restorer.stages}
     return json.loads(json.dumps(defaults, default=str))
 
 
-def _changes(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
-    """What differs between the recipe of a record and this run's, in the command line's words. Values
-    compare as numbers (a record's 10 is this run's 10.0); an option the record lacks had its default."""
+def _stage_changes(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """What differs between one stage's recipe in a record and in this run, in the command line's words.
+    Values compare as numbers (a record's 10 is this run's 10.0); an option the record lacks had its
+    default."""
     said = []
     if old.get("model") != new["model"]:
         said.append(f"model {old.get('model')} -> {new['model']}")
@@ -88,13 +98,27 @@ def _changes(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, Any])
         now = now_all.get(name, defaults.get(name))
         if before != now:
             said.append(f"--{name.replace('_', '-')} {_value(before)} -> {_value(now)}")
-    for key in ("precision", "quality"):
-        if old.get(key) != new.get(key):
-            said.append(f"--{key} {_value(old.get(key))} -> {_value(new.get(key))}")
+    if old.get("precision") != new["precision"]:
+        said.append(f"--precision {_value(old.get('precision'))} -> {_value(new['precision'])}")
     return said
 
 
-def reconcile(jobs: Sequence[Job], made: dict[str, Any], quality: int, defaults: dict[str, Any]) -> list[Job]:
+def _changes(old: dict[str, Any], new: dict[str, Any], defaults: dict[str, dict[str, Any]]) -> list[str]:
+    """What differs between the recipe of a record and this run's; a chain's stages say their names
+    (`denoise --sigma 10 -> 30`). The record is of the same task (or chain of the same stages)."""
+    if "stages" in new:
+        pairs = zip(old.get("stages") or [], new["stages"], strict=False)
+        said = [f"{n['task']} {c}" for o, n in pairs for c in _stage_changes(o, n, defaults[n["task"]])]
+    else:
+        said = _stage_changes(old, new, defaults[new["task"]])
+    if old.get("quality") != new.get("quality"):
+        said.append(f"--quality {_value(old.get('quality'))} -> {_value(new.get('quality'))}")
+    return said
+
+
+def reconcile(
+    jobs: Sequence[Job], made: dict[str, Any], quality: int, defaults: dict[str, dict[str, Any]]
+) -> list[Job]:
     """Outputs that exist (planned as skips): kept when their record says these settings made them,
     redone when it says this task made them otherwise (the note says what changed), kept with a note
     when another task made them or no record says (`--overwrite` redoes those)."""

@@ -68,9 +68,9 @@ def _forward(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     # silently corrupt the data (pytorch#139550)
     cuda = model.device.type == "cuda"
     x = x.to(model.device, model.dtype, non_blocking=cuda).contiguous(memory_format=torch.channels_last)
-    bf16 = model.autocast is not None
+    bf16 = model.autocast is not None and model.run is None  # another backend sets its own precision
     with torch.inference_mode(), torch.autocast(model.device.type, model.autocast, enabled=bf16):
-        y = model.module(x)
+        y = model(x)
     return y.to("cpu", torch.float32).contiguous()
 
 
@@ -130,8 +130,9 @@ def run_stream(
     if tile == 0 or desc.tiling == "whole-image":
         rows, cols = [Span(0, stream.height, 0, stream.height)], [Span(0, stream.width, 0, stream.width)]
     else:
-        rows = spans(stream.height, tile, desc.context, overlap, mult)
-        cols = spans(stream.width, tile, desc.context, overlap, mult)
+        shrink = not desc.size.maximum  # a fixed-size graph's windows stay its size
+        rows = spans(stream.height, tile, desc.context, overlap, mult, shrink)
+        cols = spans(stream.width, tile, desc.context, overlap, mult, shrink)
     wrows, wcols = blend_weights(rows, s), blend_weights(cols, s)
     pending, first = None, 0  # blended rows not yet written, and the output row they start at
     for i, r in enumerate(rows):

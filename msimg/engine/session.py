@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -24,6 +24,27 @@ from msimg.models.survey import with_constants
 from msimg.models.weights import ModelSpec
 
 
+class Restorer(Protocol):
+    """What a batch runs (`engine.pipeline`) and records (`engine.provenance`): one `Session`, or a chain
+    of them (`engine.chain`) that takes each image through every stage in turn. `task` and `options` read
+    the files; `stages` are the sessions whose recipes make the outputs."""
+
+    @property
+    def task(self) -> Task: ...
+    @property
+    def options(self) -> Any: ...
+    @property
+    def tile(self) -> int: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def stages(self) -> tuple[Session, ...]: ...
+
+    def restore_image(self, image: Image, progress: Progress | None = None) -> tuple[Image, int]: ...
+
+
 @dataclass(frozen=True)
 class Session:
     task: Task
@@ -37,11 +58,24 @@ class Session:
     def device(self) -> str:
         return str(self.model.device)
 
-    def restore_image(self, image: Image, progress: Progress | None = None) -> tuple[Image, int]:
+    @property
+    def backend(self) -> str:
+        return self.model.backend
+
+    @property
+    def stages(self) -> tuple[Session, ...]:
+        """One stage: this session (`Restorer`)."""
+        return (self,)
+
+    def restore_image(
+        self, image: Image, progress: Progress | None = None, *, floats: bool = False
+    ) -> tuple[Image, int]:
         """A decoded file -> the result to write, and the tile used. A task that describes its result as
         data (segment's region table) leaves it in `meta.extra["document"]`, for the JSON writer; what the
-        task found in the image (deblur's kernel) goes to `meta.extra["found"]`, for the `--json` line."""
-        result, tile = self._run(image.pixels, progress, image.meta)
+        task found in the image (deblur's kernel) goes to `meta.extra["found"]`, for the `--json` line.
+        `floats` asks for the model's passes as float32 rather than rounded to the task's sample type: a
+        chain hands them to its next stage (`engine.chain`)."""
+        result, tile = self._run(image.pixels, progress, image.meta, floats)
         extra = dict(image.meta.extra)
         if result.document is not None:
             extra["document"] = result.document
@@ -63,20 +97,20 @@ class Session:
         return result.pixels, tile
 
     def _run(
-        self, pixels: np.ndarray, progress: Progress | None, meta: ImageMeta | None
+        self, pixels: np.ndarray, progress: Progress | None, meta: ImageMeta | None, floats: bool = False
     ) -> tuple[Restored, int]:
         options = self.options
         if self.task.prepare is not None and meta is not None:
             options = self.task.prepare(options, meta)
-        run = _ImageRun(self, pixels, progress)
+        run = _ImageRun(self, pixels, progress, floats)
         return self.task.restore(run, options), run.tile
 
 
 class _ImageRun:
     """The `Run` a task's restore gets: one image, the session's model, and the tile that fits so far."""
 
-    def __init__(self, session: Session, pixels: np.ndarray, progress: Progress | None) -> None:
-        self.session, self.pixels, self.progress = session, pixels, progress
+    def __init__(self, session: Session, pixels: np.ndarray, progress: Progress | None, floats: bool) -> None:
+        self.session, self.pixels, self.progress, self.floats = session, pixels, progress, floats
         self.colour = pixels[..., : 1 if pixels.shape[2] in (1, 2) else 3]
         self.tile = session.tile
         self._constants: tuple[torch.Tensor | None] | None = None
@@ -108,7 +142,7 @@ class _ImageRun:
         desc = self.session.model.descriptor
         s = desc.scale
         out_colour = plan.channels or colour.shape[2]
-        dtype = plan.dtype or pixels.dtype
+        dtype = np.dtype(np.float32) if self.floats else plan.dtype or pixels.dtype
         out = np.empty((h * s, w * s, out_colour + channels - colour.shape[2]), dtype=dtype)
         hp, wp = desc.size.padded(h), desc.size.padded(w)
         rows = reflect_index(h, hp, desc.period).numpy()  # once per image
@@ -136,6 +170,8 @@ class _ImageRun:
             alpha = np.ascontiguousarray(pixels[..., -1])
             if s != 1:  # bicubic: sharper edges than a wider kernel, and no ringing to speak of
                 alpha = cv2.resize(alpha, (w * s, h * s), interpolation=cv2.INTER_CUBIC)
+            if alpha.dtype != dtype:  # a result of another sample type than the image's (`floats`)
+                alpha = from_float(to_float(alpha[..., None])[0], None, dtype)[..., 0]
             out[..., -1] = np.clip(alpha, 0, 1) if alpha.dtype == np.float32 else alpha
         return out
 
@@ -147,10 +183,19 @@ def open_session(task: Task, engine: EngineOptions, task_options: Any = None) ->
         raise UsageError(f"{task.name} takes {task.options_type.__name__}, got {type(options).__name__}")
     device = resolve_device(engine.device)
     spec = resolve_spec(task.name, engine.model, task.model_name(options))
-    model = load_model(spec, device, engine.precision)
+    if spec.architecture == "onnx":
+        if not task.takes_graphs:
+            raise UsageError(
+                f"{task.name} feeds its network more than an image; an ONNX graph cannot stand in"
+            )
+        io = {"order": engine.model_order, "value_range": engine.model_range, "scale": engine.model_scale}
+        spec = dataclasses.replace(spec, config={**spec.config, **io, "runtime": engine.backend})
+    model = load_model(spec, device, engine.precision, engine.backend)
+    desc = model.descriptor
     tiles = TileSettings(engine.tile_overlap, engine.batch)
-    if engine.tile is None:
-        tile = auto_tile(model.descriptor, device, model.dtype, engine.batch)
-    else:
-        tile = engine.tile
+    tile = auto_tile(desc, device, model.dtype, engine.batch) if engine.tile is None else engine.tile
+    if desc.size.maximum:  # a fixed-size graph: windows of its size at most, never the whole image
+        core = desc.size.maximum - 2 * desc.context
+        tile = min(tile or core, core)
+        tiles = TileSettings(min(tiles.overlap, max(0, core - 1)), tiles.batch)
     return Session(task, model, tiles, tile, options, spec)

@@ -113,7 +113,9 @@ class Task:
     `default_format` replaces "same" when the input's own format would be wrong (dejpeg: not JPEG again).
     `result_kind(options, header)` is the result's sample type and channels when they are not the input's
     (demosaic: RGB at `--output-depth`), so a format that cannot hold them is refused before any work;
-    `depth_option` is the option that gives 8-bit results, for that message.
+    `depth_option` is the option that gives 8-bit results, for that message. `takes_graphs` is False
+    for a task whose network reads more than the image's colours (a mosaic and its sites, a segmentation's
+    boundaries), where a user's image-to-image ONNX graph cannot stand in.
     """
 
     name: str
@@ -130,6 +132,7 @@ class Task:
     prepare: Callable[[Any, ImageMeta], Any] | None = None
     result_kind: Callable[[Any, Header | None], tuple[np.dtype, int]] | None = None
     depth_option: str | None = None
+    takes_graphs: bool = True  # a user's RGB-to-RGB ONNX graph may stand in for its network
 
     def model_name(self, options: Any) -> str:
         """The shipped model these options run when the user names none."""

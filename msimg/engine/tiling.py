@@ -28,14 +28,17 @@ def _round_up(n: int, m: int) -> int:
     return math.ceil(n / m) * m
 
 
-def spans(length: int, tile: int, context: int, overlap: int, multiple: int = 1) -> list[Span]:
+def spans(
+    length: int, tile: int, context: int, overlap: int, multiple: int = 1, shrink: bool = True
+) -> list[Span]:
     """Windows covering an axis of `length` (already padded to `multiple`).
 
     `tile` is the wanted core size; windows are at most `tile + 2*context` rounded up to `multiple`, all
     the same size (so they batch), and start at multiples of `multiple` (so strided models see aligned
     grids). Of the window counts that cover the axis, the one reading the fewest pixels in all is taken,
     each window as small as still covers: a fixed size would re-read up to a window of context and
-    overlap where the last one overhangs the axis.
+    overlap where the last one overhangs the axis. Without `shrink` every window is the full size (a
+    fixed-size graph: a smaller window would be padded, and see padding where the image goes on).
     """
     if length % multiple:
         raise ValueError(f"length {length} is not a multiple of {multiple}")
@@ -53,7 +56,7 @@ def spans(length: int, tile: int, context: int, overlap: int, multiple: int = 1)
     fewest = count(largest)
     # per count, the smallest window that covers (window sizes only grow the coverage)
     best: dict[int, int] = {}
-    for size in range(largest, smallest - 1, -multiple):
+    for size in range(largest, (smallest if shrink else largest) - 1, -multiple):
         n = count(size)
         if n > fewest + 2:
             break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,13 @@ class Traits:
     tiling: str = "supported"
     dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")
     period: int = 1
+    backends: tuple[str, ...] = ("torch",)  # those that run it fast and right, fastest first (CPU)
+    maximum: int = 0  # the largest window side it takes (a fixed-size graph's input); 0: any
 
+
+# Plain convolutional networks: OpenVINO ran them 1.5-3x and ONNX Runtime 1.2-2x as fast as eager torch
+# on a 2-core CPU, with the same output (BENCHMARKS.md, engine); attention networks were slower there.
+CONVERTIBLE = ("openvino", "onnxruntime", "torch")
 
 # The U-Nets' reach that matters: their radius runs to hundreds of pixels, but beyond 48 the gradients of
 # an output pixel are below what 1/255 can show (tiled == whole is tested for every shipped model).
@@ -41,6 +48,7 @@ class SizeReq:
 
     minimum: int = 1
     multiple_of: int = 1
+    maximum: int = 0  # windows no larger than this (a fixed-size graph pads smaller ones); 0: any
 
     def padded(self, n: int) -> int:
         """Smallest accepted size >= n."""
@@ -71,16 +79,23 @@ class ModelDescriptor:
     dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")
     memory_per_pixel: int = 4096
     period: int = 1
+    backends: tuple[str, ...] = ("torch",)
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     """A descriptor with its module, already moved to a device and dtype, in eval mode. `autocast` is the
     dtype its matrix products run in when that is not `dtype` (bf16: weights, inputs and everything
-    precision-sensitive stay fp32)."""
+    precision-sensitive stay fp32). Calling it runs the `backend` that was chosen: the module itself
+    (torch) or the module converted to another runtime (`msimg.backends`), in the same precision."""
 
     descriptor: ModelDescriptor
     module: torch.nn.Module
     device: torch.device
     dtype: torch.dtype
     autocast: torch.dtype | None = None
+    backend: str = "torch"
+    run: Callable[[torch.Tensor], torch.Tensor] | None = None  # the backend's graph; None: the module
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x) if self.run is None else self.run(x)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
-from msimg.models.descriptor import UNET_REACH, Traits
+from msimg.models.descriptor import CONVERTIBLE, UNET_REACH, Traits
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class GatedUNet(nn.Module):
             # Peak activation bytes per input pixel in fp32 (measured ~1.5x the widest level's tensors),
             # plus the up-scaled output and residual.
             memory_per_pixel=4 * (cfg.width * 2 * 12 + 3 * cfg.out_channels * cfg.scale**2),
+            backends=CONVERTIBLE,
         )
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:

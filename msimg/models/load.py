@@ -8,7 +8,7 @@ from pathlib import Path
 from msimg.errors import UsageError, WeightsError
 from msimg.models.weights import ModelSpec, load_manifest, shipped_spec, user_spec
 
-WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt")
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt", ".onnx")
 
 
 def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
@@ -17,7 +17,8 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
     A task may run another task's model (deblur with a known kernel runs the denoiser as its prior). A named
     model must be of the kind, architecture and scale the options chose, and a method without weights (the
     dark channel prior, superpixels) takes none: otherwise the options would be silently overruled. Such
-    a conflict, or an unknown name, is a usage error: nothing has run yet.
+    a conflict, or an unknown name, is a usage error: nothing has run yet. A user's ONNX graph stands in
+    for the network at whatever scale it has (super-resolve resizes to the scale asked).
     """
     manifest = load_manifest()
     chosen = manifest.get(default)
@@ -40,7 +41,8 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
     if spec.task != runs:
         why = "" if runs == task else f" ({task} runs a {runs} model with these options)"
         raise UsageError(f"model '{spec.name}' is a {spec.task} model, not {runs}{why}")
-    if chosen and (spec.architecture, spec.scale) != (chosen["architecture"], chosen.get("scale", 1)):
+    fits = not chosen or (spec.architecture, spec.scale) == (chosen["architecture"], chosen.get("scale", 1))
+    if not fits and spec.architecture != "onnx":  # a user's graph is taken as it is, at its own scale
         raise UsageError(
             f"--model {model} does not fit these options, which run {default}; drop --model or change "
             "the options (--method, --scale)"

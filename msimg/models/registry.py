@@ -13,6 +13,7 @@ ARCHITECTURES: dict[str, str] = {
     "dark-channel-prior": "msimg.models.dcp:DarkChannelPrior",
     "gated-unet": "msimg.models.gated_unet:GatedUNet",
     "identity": "msimg.models.identity:Identity",
+    "onnx": "msimg.models.onnx_graph:OnnxGraph",
     "scattering-unet": "msimg.models.scattering_unet:ScatteringUNet",
     "swin-demosaic": "msimg.models.swin_demosaic:SwinDemosaic",
 }

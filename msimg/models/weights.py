@@ -119,12 +119,13 @@ class ModelSpec:
             scale=traits.scale,
             in_channels=traits.in_channels,
             out_channels=traits.out_channels,
-            size=SizeReq(multiple_of=traits.multiple_of),
+            size=SizeReq(multiple_of=traits.multiple_of, maximum=traits.maximum),
             context=traits.context,
             tiling=traits.tiling,
             dtypes=traits.dtypes,
             memory_per_pixel=traits.memory_per_pixel,
             period=traits.period,
+            backends=traits.backends,
         )
 
 
@@ -170,6 +171,10 @@ def user_spec(path: Path, task: str, fallback: ModelSpec | None) -> ModelSpec:
     """A weights file the user names. Its own metadata wins; else it must fit the task's default model."""
     if not path.is_file():  # a usage error like an unknown model name: nothing has run
         raise UsageError(f"--model {path}: no such weights file")
+    if path.suffix.lower() == ".onnx":  # a graph, run by a runtime: `models.onnx_graph`
+        feeds = fallback.descriptor().in_channels if fallback is not None else 3
+        config = {"graph": str(path.resolve()), "feeds": feeds}
+        return ModelSpec(path.stem, task, "onnx", config, None, sha256=sha256_of(path))
     meta = _header_metadata(path) if _weights_format(path) == "safetensors" else None
     if meta is not None:  # the caller checks that its task, architecture and scale fit the options
         kind, scale = meta.get("task", task), meta.get("scale", 1)

@@ -21,11 +21,15 @@ from msimg.train.loop import data_path
 ImageFn = Callable[[np.ndarray], np.ndarray]
 
 
-def session(task: str, precision: str = "auto", model: str | None = None, **options: Any) -> Session:
+def session(
+    task: str, precision: str = "auto", model: str | None = None, backend: str = "torch", **options: Any
+) -> Session:
     """A session of `task` with these task options on the default device (the methods under test), with
-    the options' own model unless `model` names another."""
+    the options' own model unless `model` names another. Eager torch unless `backend` says otherwise, so
+    the tables do not change with the extras installed (the engine's section compares backends)."""
     spec = get_task(task)
-    return open_session(spec, EngineOptions(precision=precision, model=model), spec.options_type(**options))
+    engine = EngineOptions(precision=precision, model=model, backend=backend)
+    return open_session(spec, engine, spec.options_type(**options))
 
 
 def centre_crop(im: np.ndarray, size: int = 512) -> np.ndarray:

@@ -112,7 +112,8 @@ def test_a_record_decides_between_skip_and_redo(
     write_png(tmp_path / "a.png", photo(8, 8))
     append_record(tmp_path / "a.png", record)
     made = {**MADE, "options": {"sigma": 10.0, "strength": 1.0}}
-    defaults = {"sigma": None, "strength": 1.0} if record["options"] else {"sigma": 10.0, "strength": 1.0}
+    stated = {"sigma": None, "strength": 1.0} if record["options"] else {"sigma": 10.0, "strength": 1.0}
+    defaults = {"denoise": stated}  # by stage: a chain's records compare each stage's options
     (job,) = reconcile([Job(tmp_path / "in.png", tmp_path / "a.png", skip=True)], made, 95, defaults)
     assert job.skip == skip
     assert (job.note is None) if note is None else (note in job.note)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import pytest
@@ -108,12 +109,36 @@ def test_registry_is_explicit() -> None:
     assert "gated-unet" in ARCHITECTURES
 
 
+def _graph(folder: Path) -> dict[str, str]:
+    """The config of a user's ONNX graph (`models.onnx_graph`): a 3x3 convolution, exported."""
+    from msimg import backends
+
+    if backends.installed() == ["torch"]:
+        pytest.skip("no runtime for ONNX graphs is installed")
+    path = folder / "graph.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        axes = {"x": {2: "h", 3: "w"}, "y": {2: "h", 3: "w"}}
+        conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+        torch.onnx.export(
+            conv,
+            (torch.rand(1, 3, 16, 16),),
+            str(path),
+            dynamo=False,
+            dynamic_axes=axes,
+            input_names=["x"],
+            output_names=["y"],
+        )
+    return {"graph": str(path)}
+
+
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
-def test_every_architecture_describes_itself_with_typed_traits(name: str) -> None:
+def test_every_architecture_describes_itself_with_typed_traits(name: str, tmp_path: Path) -> None:
     """Each architecture owns its context: what a tile needs never exceeds its receptive radius, and its
     size multiple keeps a mosaic's pattern period in phase."""
     shipped = [e["config"] for e in load_manifest().values() if e["architecture"] == name]
-    traits = architecture(name).describe(**(shipped[0] if shipped else {}))
+    config = _graph(tmp_path) if name == "onnx" else shipped[0] if shipped else {}
+    traits = architecture(name).describe(**config)
     assert isinstance(traits, Traits)
     assert 0 <= traits.context <= traits.receptive_radius
     assert traits.multiple_of % traits.period == 0 and traits.in_channels > 0 and traits.out_channels > 0

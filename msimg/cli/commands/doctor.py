@@ -55,13 +55,37 @@ def facts() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "devices": devices,
         "packages": versions,
+        **_backends(),
     }
+
+
+def _backends() -> dict[str, Any]:
+    """The installed backends, and which one `--backend auto` runs each task's default network on."""
+    import importlib.metadata as md
+
+    from msimg import backends
+    from msimg.engine.device import resolve_device
+    from msimg.errors import MsimgError
+    from msimg.models.weights import shipped_spec
+    from msimg.tasks import TASKS, get_task
+
+    device = resolve_device("auto").type
+    have = {b: md.version(b) for b in backends.installed()}
+    auto = {}
+    for name in TASKS:
+        try:
+            preferred = shipped_spec(get_task(name).default_model).descriptor().backends
+        except MsimgError:  # no weights shipped for it here
+            continue
+        auto[name] = next(iter(backends.candidates("auto", preferred, device)), "torch")
+    return {"backends": have, "auto_backend": auto}
 
 
 def doctor(
     json_out: Annotated[bool, typer.Option("--json", help="Print the facts as one JSON object.")] = False,
 ) -> None:
-    """Show the torch build, devices, free memory, threads and package versions."""
+    """Show the torch build, devices, free memory, threads, package versions, the installed backends and
+    which one `--backend auto` runs each task's network on."""
     info = facts()
     if json_out:
         print_json(info)
@@ -72,7 +96,7 @@ def doctor(
             for d in value:
                 name = f"{d['device']} ({d['name']})" if "name" in d else d["device"]
                 typer.echo(f"{'device':<{width}} {name}: {d['free_bytes'] / 2**30:.1f} GiB free")
-        elif key == "packages":  # one package a line: the list is longer than a terminal is wide
+        elif key in ("packages", "backends", "auto_backend"):  # one a line: longer than a terminal is wide
             for i, (pkg, version) in enumerate(value.items()):
                 typer.echo(f"{key if i == 0 else '':<{width}} {pkg} {version}")
         else:

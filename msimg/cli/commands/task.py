@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import inspect
 from collections.abc import Callable
+from types import ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -42,8 +43,9 @@ def _parameter(field: dataclasses.Field, hint: Any) -> tuple[inspect.Parameter, 
     return inspect.Parameter(name, kind, default=default, annotation=Annotated[annotation, option]), convert
 
 
-def command_for(name: str) -> tuple[Callable[..., Any], str, str]:
-    """The command of task `name`, its help and its one-line summary."""
+def task_parameters(name: str) -> tuple[ModuleType, list[inspect.Parameter], Callable[[dict[str, Any]], Any]]:
+    """Task `name`'s options module, its options as command-line parameters, and what makes its options
+    object of their values (by parameter name): its command's, and its stage's in `msimg run`."""
     module = importlib.import_module(f"{TASKS[name]}.options")
     options_type = next(
         v
@@ -54,12 +56,23 @@ def command_for(name: str) -> tuple[Callable[..., Any], str, str]:
     # only the flagged fields' types: others (a file's facts) may name types imported for checkers only
     made = [_parameter(f, eval(f.type, vars(module)) if isinstance(f.type, str) else f.type) for f in fields]
 
+    def options(values: dict[str, Any]) -> Any:
+        return options_type(
+            **{f.name: convert(values[p.name]) for f, (p, convert) in zip(fields, made, strict=True)}
+        )
+
+    return module, [p for p, _ in made], options
+
+
+def command_for(name: str) -> tuple[Callable[..., Any], str, str]:
+    """The command of task `name`, its help and its one-line summary."""
+    module, parameters, options = task_parameters(name)
+
     def command(common: CommonArgs, **values: Any) -> None:
-        given = {f.name: convert(values[p.name]) for f, (p, convert) in zip(fields, made, strict=True)}
-        raise typer.Exit(run_task(name, common, options_type(**given)))
+        raise typer.Exit(run_task(name, common, options(values)))
 
     common = inspect.Parameter("common", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=CommonArgs)
-    params = [common, *(p for p, _ in made)]
+    params = [common, *parameters]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__name__ = name.replace("-", "_")

@@ -227,4 +227,5 @@ TASK = Task(
     prepare=prepare,
     result_kind=lambda options, header: (np.dtype(np.uint16 if options.output_depth == 16 else np.uint8), 3),
     depth_option="--output-depth 8",
+    takes_graphs=False,
 )

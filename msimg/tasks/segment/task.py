@@ -151,4 +151,5 @@ TASK = Task(
     restore=restore,
     model_for=lambda options: METHODS[options.method],
     file_format=lambda options: {"json": "json", "overlay": "same"}.get(options.kind, "png"),
+    takes_graphs=False,
 )
