@@ -1,7 +1,8 @@
 """Inference backends: one model, run by eager PyTorch, ONNX Runtime or OpenVINO.
 
-On a CPU the convolutional networks run 1.2-2x faster under ONNX Runtime and 1.5-3x under OpenVINO than
-in eager PyTorch, with the same outputs (BENCHMARKS.md, engine). Each architecture lists the backends
+On a CPU the convolutional networks run faster under OpenVINO and ONNX Runtime than in eager PyTorch,
+with the same outputs (BENCHMARKS.md, backends), since they fuse the elementwise work between
+convolutions. Each architecture lists the backends
 that run it fast and right, fastest first (`Traits.backends`); `auto` takes the first one installed that
 runs on the device. A backend gets the torch module and returns a callable of the same contract, (N, C,
 H, W) float32 in and out, so the tiled engine does not know which one runs.

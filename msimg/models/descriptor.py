@@ -33,8 +33,8 @@ class Traits:
     maximum: int = 0  # the largest window side it takes (a fixed-size graph's input); 0: any
 
 
-# Plain convolutional networks: OpenVINO ran them 1.5-3x and ONNX Runtime 1.2-2x as fast as eager torch
-# on a 2-core CPU, with the same output (BENCHMARKS.md, engine); attention networks were slower there.
+# Plain convolutional networks: on a 2-core CPU OpenVINO ran a 608-pixel window of them 1.5-3x and ONNX
+# Runtime 1.2-2x as fast as eager torch, with the same output; attention networks ran slower there.
 CONVERTIBLE = ("openvino", "onnxruntime", "torch")
 
 # The U-Nets' reach that matters: their radius runs to hundreds of pixels, but beyond 48 the gradients of
