@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from msimg.cluster import ClusterOptions
 from msimg.engine.chain import Chain, chain_task, open_chain
 from msimg.engine.options import EngineOptions, OutputOptions
 from msimg.engine.pipeline import Report, Reporter, run_jobs
 from msimg.engine.preflight import preflight
-from msimg.engine.session import Session, open_session
+from msimg.engine.session import Restorer, Session, open_session
 from msimg.engine.task import Task
 from msimg.errors import UsageError
 from msimg.io.discover import Job, plan_jobs
@@ -117,7 +118,7 @@ def session(task: str, **options: Any) -> Session:
     return open_session(get_task(task), engine, task_opts)
 
 
-def _in_memory(image: np.ndarray, restore: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def restore_array(image: np.ndarray, restore: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """`image`, checked, through `restore` as (H, W, C); the result in the image's layout."""
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
         raise UsageError(f"image must be (H, W) or (H, W, 1-4), got shape {image.shape}")
@@ -140,7 +141,7 @@ def run(task: str, image: np.ndarray, **options: Any) -> np.ndarray:
     Options are the CLI's in snake_case (device, tile, sigma, ...; "auto" or None where the CLI says
     auto), except segment's --format, which is `kind` here since the result is an array, not a file.
     """
-    return _in_memory(image, lambda pixels: session(task, **options).restore(pixels)[0])
+    return restore_array(image, lambda pixels: session(task, **options).restore(pixels)[0])
 
 
 def run_folder(
@@ -210,14 +211,32 @@ def run_batch(
     suffix: str = "",
     overwrite: bool = False,
     reporter: Reporter | None = None,
+    cluster: ClusterOptions | None = None,
 ) -> Report:
     """The one batch path of a task, of the CLI and `run_folder`: plan the jobs, check them, open the
-    session, run the pipeline."""
+    session, run the pipeline (here, or on `cluster`'s workers)."""
     spec = get_task(task)
     options = task_options or spec.options_type()
     jobs, out = _plan(spec, options, inputs, output, out, suffix, overwrite)
     jobs = preflight(spec, options, jobs, out)
-    return run_jobs(open_session(spec, engine, task_options), jobs, out, reporter)
+    return _execute(spec.name, lambda: open_session(spec, engine, task_options), jobs, out, reporter, cluster)
+
+
+def _execute(
+    name: str,
+    load: Callable[[], Restorer],
+    jobs: list[Job],
+    out: OutputOptions,
+    reporter: Reporter | None,
+    cluster: ClusterOptions | None,
+) -> Report:
+    """Planned and checked jobs, run here by the restorer `load` makes, or by cluster workers that each
+    make one."""
+    if cluster is None:
+        return run_jobs(load(), jobs, out, reporter)
+    from msimg.cluster.ray import run_on_ray
+
+    return run_on_ray(name, load, jobs, out, cluster, reporter)
 
 
 def _refuse_unread(spec: Task, jobs: Sequence[Job]) -> None:
@@ -243,6 +262,7 @@ def _run_chain(
     suffix: str,
     overwrite: bool,
     reporter: Reporter | None,
+    cluster: ClusterOptions | None = None,
 ) -> Report:
     """The batch path of a chain (`chain_task` is `spec`, the first stage's options `options`): plan and
     check the jobs, then load the chain and run the pipeline."""
@@ -251,7 +271,7 @@ def _run_chain(
     jobs, out = _plan(spec, options, inputs, output, out, suffix, overwrite)
     _refuse_unread(spec, jobs)
     jobs = preflight(spec, options, jobs, out)
-    return run_jobs(load(), jobs, out, reporter)
+    return _execute(spec.name, load, jobs, out, reporter, cluster)
 
 
 def run_chain(
@@ -263,6 +283,7 @@ def run_chain(
     suffix: str = "",
     overwrite: bool = False,
     reporter: Reporter | None = None,
+    cluster: ClusterOptions | None = None,
 ) -> Report:
     """The batch path of `msimg run`: (task, options, model) stages, each with `engine` but its own model,
     every image through them all; checked and planned before any model loads."""
@@ -271,9 +292,8 @@ def run_chain(
         (get_task(name), options, dataclasses.replace(engine, model=model)) for name, options, model in stages
     ]
     spec = chain_task([(task, options) for task, options, _ in given])
-    return _run_chain(
-        spec, given[0][1], lambda: open_chain(given), inputs, output, out, suffix, overwrite, reporter
-    )
+    load = lambda: open_chain(given)  # noqa: E731 (a cluster's workers each call it)
+    return _run_chain(spec, given[0][1], load, inputs, output, out, suffix, overwrite, reporter, cluster)
 
 
 @dataclass(frozen=True)
@@ -290,7 +310,7 @@ class Pipeline:
         def restore(pixels: np.ndarray) -> np.ndarray:
             return self.chain.restore_image(Image(pixels, meta))[0].pixels
 
-        return _in_memory(image, restore)
+        return restore_array(image, restore)
 
     def run_folder(
         self,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from msimg.cluster import ClusterOptions, parse_cluster
 from msimg.engine.options import DEFAULT_DECODE_TIMEOUT, DEFAULT_MAX_PIXELS, EngineOptions, OutputOptions
 from msimg.tasks.fields import auto_or
 
@@ -18,6 +19,7 @@ ENGINE = "Engine"
 OUTPUT = "Output"
 REPORTING = "Reporting"
 GRAPH = "Your ONNX model"
+CLUSTER = "Cluster"
 
 
 def parse_tile(value: str) -> int | None:
@@ -49,6 +51,9 @@ class CommonArgs:
     quiet: bool
     max_megapixels: float
     decode_timeout: float
+    cluster: str | None
+    workers: int
+    gpus_per_worker: float
 
     def engine(self) -> EngineOptions:
         tile = parse_tile(self.tile)
@@ -67,6 +72,9 @@ class CommonArgs:
 
     def output_options(self) -> OutputOptions:
         return OutputOptions(self.fmt, self.quality, int(self.max_megapixels * 1e6), self.decode_timeout)
+
+    def cluster_options(self) -> ClusterOptions | None:
+        return parse_cluster(self.cluster, self.workers, self.gpus_per_worker)
 
 
 _COMMON: dict[str, tuple[Any, Any]] = {
@@ -232,6 +240,31 @@ _COMMON: dict[str, tuple[Any, Any]] = {
             ),
         ],
         DEFAULT_DECODE_TIMEOUT,
+    ),
+    "cluster": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="ray or ray:ADDRESS: restore on a Ray cluster's workers (ray alone starts one on this "
+                "machine); the output folder must be one every node shares.",
+                rich_help_panel=CLUSTER,
+            ),
+        ],
+        None,
+    ),
+    "workers": (
+        Annotated[
+            int,
+            typer.Option(
+                help="Ray workers, each with its own model (0: one per node, on all its cores).",
+                rich_help_panel=CLUSTER,
+            ),
+        ],
+        0,
+    ),
+    "gpus_per_worker": (
+        Annotated[float, typer.Option(help="GPUs each Ray worker takes (0: none).", rich_help_panel=CLUSTER)],
+        0.0,
     ),
 }
 

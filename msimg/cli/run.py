@@ -31,6 +31,7 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
         common.suffix,
         common.overwrite,
         _reporter(task, common),
+        common.cluster_options(),
     )
     return report.exit_code
 
@@ -49,5 +50,6 @@ def run_stages(stages: Sequence[tuple[str, Any, str | None]], common: CommonArgs
         common.suffix,
         common.overwrite,
         _reporter(",".join(name for name, _, _ in stages), common),
+        common.cluster_options(),
     )
     return report.exit_code

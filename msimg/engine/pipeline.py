@@ -11,7 +11,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -95,7 +95,7 @@ class Reporter(Protocol):
     def finish(self, report: Report) -> None: ...
 
 
-class _Null:
+class NullReporter:
     def start(self, total: int, device: str, tile: int, megapixels: float) -> None:
         pass
 
@@ -110,7 +110,7 @@ class _Null:
 
 
 @dataclass
-class _Collector:
+class Collector:
     reporter: Reporter
     results: list[FileResult] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -141,12 +141,12 @@ def _get(q: queue.Queue[Any], stop: threading.Event) -> Any:
     return _END
 
 
-def _describe(err: BaseException) -> str:
+def describe_error(err: BaseException) -> str:
     text = str(err).splitlines()[0] if str(err) else ""
     return text if isinstance(err, MsimgError) else f"{type(err).__name__}: {text}".rstrip(": ")
 
 
-def _read(job: Job, session: Restorer, max_pixels: int, decoder: IsolatedDecoder) -> Image:
+def read_job(job: Job, session: Restorer, max_pixels: int, decoder: IsolatedDecoder) -> Image:
     """Decode one input in the decoder's worker process: a file that crashes or hangs a decoder fails
     alone (`msimg.io.guard`). The task's own reader or the common one: module-level functions, which
     pickle."""
@@ -166,9 +166,10 @@ def _reader(
         for job in jobs:
             start = time.perf_counter()
             try:
-                item: tuple[Any, ...] = (job, _read(job, session, options.max_pixels, decoder), None, start)
+                image = read_job(job, session, options.max_pixels, decoder)
+                item: tuple[Any, ...] = (job, image, None, start)
             except Exception as err:  # every failure of one file is recorded, never fatal to the batch
-                item = (job, None, _describe(err), start)
+                item = (job, None, describe_error(err), start)
             if not _put(out, item, stop):
                 return
     _put(out, _END, stop)
@@ -189,53 +190,72 @@ def _write(job: Job, image: Image, out: OutputOptions) -> Path | None:
     return path
 
 
+def finish(
+    job: Job,
+    image: Image,
+    start: float,
+    megapixels: float,
+    tile: int,
+    out: OutputOptions,
+    where: tuple[str, str],
+    made: dict[str, Any],
+) -> FileResult:
+    """Write one restored image and its record; `where` is the device and backend that made it. Also a
+    cluster worker's last step (`msimg.cluster`)."""
+    try:
+        written = _write(job, image, out)
+        seconds, found = time.perf_counter() - start, image.meta.extra.get("found")
+        note = job.note
+        if written is not None:
+            line = record(made, job.source, written, out.quality, seconds, megapixels)
+            try:
+                append_record(written, {**line, "found": found})
+            except OSError as err:  # the output is complete; only a re-run's knowledge of it is lost
+                note = f"written, but not recorded ({err.strerror or err})"
+        output = str(written) if written else "<stdout>"
+        return FileResult(job.name, output, "done", seconds, megapixels, tile, *where, found=found, note=note)
+    except Exception as err:
+        return FileResult(
+            job.name, str(job.output), "failed", time.perf_counter() - start, error=describe_error(err)
+        )
+
+
+def restore(
+    job: Job, image: Image, start: float, session: Restorer, partial: Callable[[float, float], None] | None
+) -> tuple[Image, int, float] | FileResult:
+    """One decoded image through the restorer: (result, tile, megapixels), or the file's failure."""
+    megapixels = image.width * image.height / 1e6
+    progress = None if partial is None else lambda fraction: partial(fraction, megapixels)
+    try:
+        result, tile = session.restore_image(image, progress)
+    except Exception as err:
+        seconds = time.perf_counter() - start
+        usage = isinstance(err, UsageError)
+        return FileResult(
+            job.name, None, "failed", seconds, megapixels, error=describe_error(err), needs_options=usage
+        )
+    return result, tile, megapixels
+
+
 def _writer(
     q: queue.Queue[Any],
     stop: threading.Event,
-    collect: _Collector,
+    collect: Collector,
     out: OutputOptions,
-    device: str,
-    backend: str,
+    where: tuple[str, str],
     made: dict[str, Any],
 ) -> None:
     while True:
         item = _get(q, stop)
         if item is _END:
             return
-        job, image, start, megapixels, tile = item
-        try:
-            written = _write(job, image, out)
-            seconds, found = time.perf_counter() - start, image.meta.extra.get("found")
-            note = job.note
-            if written is not None:
-                line = record(made, job.source, written, out.quality, seconds, megapixels)
-                try:
-                    append_record(written, {**line, "found": found})
-                except OSError as err:  # the output is complete; only a re-run's knowledge of it is lost
-                    note = f"written, but not recorded ({err.strerror or err})"
-            result = FileResult(
-                job.name,
-                str(written) if written else "<stdout>",
-                "done",
-                seconds,
-                megapixels,
-                tile,
-                device,
-                backend,
-                found=found,
-                note=note,
-            )
-        except Exception as err:
-            result = FileResult(
-                job.name, str(job.output), "failed", time.perf_counter() - start, error=_describe(err)
-            )
-        collect.add(result)
+        collect.add(finish(*item, out, where, made))
 
 
 def _process(
     items: Iterator[Any],
     session: Restorer,
-    collect: _Collector,
+    collect: Collector,
     write_q: queue.Queue[Any],
     stop: threading.Event,
 ) -> None:
@@ -243,22 +263,11 @@ def _process(
         if error is not None:
             collect.add(FileResult(job.name, None, "failed", time.perf_counter() - start, error=error))
             continue
-        megapixels = image.width * image.height / 1e6
-
-        def partial(fraction: float, megapixels: float = megapixels) -> None:
-            collect.reporter.partial(fraction, megapixels)
-
-        try:
-            result, tile = session.restore_image(image, partial)
-        except Exception as err:
-            seconds = time.perf_counter() - start
-            usage = isinstance(err, UsageError)
-            collect.add(
-                FileResult(
-                    job.name, None, "failed", seconds, megapixels, error=_describe(err), needs_options=usage
-                )
-            )
+        done = restore(job, image, start, session, collect.reporter.partial)
+        if isinstance(done, FileResult):
+            collect.add(done)
             continue
+        result, tile, megapixels = done
         if not _put(write_q, (job, result, start, megapixels, tile), stop):
             return
 
@@ -275,30 +284,46 @@ def _planned(jobs: Sequence[Job]) -> float:
     return sum(known) * len(jobs) / len(known) if known else 0.0
 
 
+def open_batch(
+    jobs: list[Job],
+    made: dict[str, Any],
+    defaults: dict[str, Any],
+    out: OutputOptions,
+    reporter: Reporter | None,
+    where: str,
+    tile: int,
+) -> tuple[Collector, list[Job]]:
+    """The start of every batch, here or on a cluster (`msimg.cluster`): a killed run's temp files removed,
+    existing outputs reconciled with their records and the skips reported; returns the jobs to do."""
+    collect = Collector(reporter or NullReporter())
+    for root in stale_temp_roots(jobs):
+        remove_stale_temps(root)
+    jobs = reconcile(jobs, made, out.quality, defaults)
+    todo = [j for j in jobs if not j.skip]
+    collect.reporter.start(len(jobs), where, tile, _planned(todo))
+    for job in jobs:
+        if job.skip:
+            collect.add(FileResult(job.name, str(job.output), "skipped", note=job.note))
+    return collect, todo
+
+
 def run_jobs(
     session: Restorer, jobs: list[Job], out: OutputOptions, reporter: Reporter | None = None
 ) -> Report:
     """Process planned jobs with a session, or a chain of them (`engine.chain`); returns the report (also
     on Ctrl-C, then with `interrupted` set)."""
-    reporter = reporter or _Null()
-    collect = _Collector(reporter)
     begin = time.perf_counter()
-    for root in stale_temp_roots(jobs):
-        remove_stale_temps(root)
     made = made_by(session)
-    jobs = reconcile(jobs, made, out.quality, option_defaults(session))
-    todo = [j for j in jobs if not j.skip]
     where = session.device if session.backend == "torch" else f"{session.device} ({session.backend})"
-    reporter.start(len(jobs), where, session.tile, _planned(todo))
-    for job in jobs:
-        if job.skip:
-            collect.add(FileResult(job.name, str(job.output), "skipped", note=job.note))
+    collect, todo = open_batch(jobs, made, option_defaults(session), out, reporter, where, session.tile)
     stop = threading.Event()
     read_q: queue.Queue[Any] = queue.Queue(maxsize=2)
     write_q: queue.Queue[Any] = queue.Queue(maxsize=2)
     reader = threading.Thread(target=_reader, args=(todo, session, read_q, stop, out), daemon=True)
     writer = threading.Thread(
-        target=_writer, args=(write_q, stop, collect, out, session.device, session.backend, made), daemon=True
+        target=_writer,
+        args=(write_q, stop, collect, out, (session.device, session.backend), made),
+        daemon=True,
     )
     reader.start()
     writer.start()
