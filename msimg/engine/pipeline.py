@@ -340,5 +340,5 @@ def run_jobs(
         stop.set()
         reader.join(timeout=5)
     report = Report(session.task.name, tuple(collect.results), time.perf_counter() - begin, interrupted)
-    reporter.finish(report)
+    collect.reporter.finish(report)
     return report
