@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from msimg.cli.app import main
-from msimg.cli.commands.report import build, display_rgb, find_entries, make_card, most_changed
+from msimg.cli.commands.report import build, display_rgb, find_entries, make_card, most_changed, row_cells
 from msimg.io.read import read_image
 from msimg.io.records import RECORDS
 from tests.conftest import photo, write_png
@@ -223,3 +223,15 @@ def test_the_page_runs_cleanly_and_shows_the_pictures_in_headless_chromium(tmp_p
     broken.write_text(page.read_text().replace("</body>", "<script>notDefined();</script></body>"))
     dom = _chromium(broken, tmp_path / "profile", "--dump-dom")
     assert 'data-js-errors="1"' in dom.stdout and any("notDefined" in line for line in _console_errors(dom))
+
+
+def test_a_chain_s_row_names_every_stage_s_model_and_options(sr_weights_home: Path, tmp_path: Path) -> None:
+    src = write_png(tmp_path / "in" / "a.png", photo(40, 48, 1))
+    out = tmp_path / "out"
+    args = ["run", "denoise,super-resolve", str(src.parent), "-o", str(out), "--super-resolve.scale", "2"]
+    assert main([*args, "--denoise.sigma", "10", "-q"]) == 0
+    _, cards = build(out, None)
+    cells = {text for text, _ in row_cells(cards[0], "x")}
+    assert "denoise-gunet + sr-real-x2" in cells  # a given sigma runs the white-noise model
+    options = next(text for text in cells if "denoise.sigma=10" in text)
+    assert "super-resolve.scale=2" in options

@@ -108,8 +108,20 @@ def find_entries(out: Path, inputs: Path | None) -> list[Entry]:
 
 
 def _is_label_map(record: dict[str, Any] | None) -> bool:
-    options = (record or {}).get("options") or {}
-    return (record or {}).get("task") == "segment" and options.get("kind", options.get("format")) == "labels"
+    last = ((record or {}).get("stages") or [record or {}])[-1]  # a chain's result is its last stage's
+    options = last.get("options") or {}
+    return last.get("task") == "segment" and options.get("kind", options.get("format")) == "labels"
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A chain's record (`msimg run`) as one row: its stages' models joined, their options prefixed with
+    the stage as on the command line (`denoise.sigma`); a single task's record as it is."""
+    stages = record.get("stages")
+    if not stages:
+        return record
+    models = " + ".join(str(s.get("model") or "") for s in stages)
+    options = {f"{s.get('task')}.{k}": v for s in stages for k, v in (s.get("options") or {}).items()}
+    return {**record, "model": models, "options": options}
 
 
 def label_colours(labels: np.ndarray) -> np.ndarray:
@@ -306,7 +318,7 @@ def _pairs(values: Any) -> str:
 
 def row_cells(card: Card, anchor: str) -> list[tuple[str, str | float | None]]:
     """The table row of one card: (cell HTML, sort value) per column, in `_COLUMNS` order."""
-    record = card.entry.record or {}
+    record = _flat(card.entry.record or {})
     seconds, mp = _number(record.get("seconds")), _number(record.get("megapixels"))
     rate = mp / seconds if mp is not None and seconds else None
     name = card.entry.output.name
