@@ -50,15 +50,15 @@ class OrtRunner:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = self.session.get_inputs()
         self.outputs = self.session.get_outputs()
+        self.half = self.inputs[0].type == "tensor(float16)"  # fp16 graphs are common
 
     def shapes(self) -> tuple[list[Any], list[Any]]:
         """The graph's first input and output shapes (a name or None for a dynamic axis)."""
         return list(self.inputs[0].shape), list(self.outputs[0].shape)
 
     def run_array(self, x: np.ndarray) -> np.ndarray:
-        """float32 in and out, whatever the graph's own float type (fp16 graphs are common)."""
-        half = self.inputs[0].type == "tensor(float16)"
-        y = self.session.run(None, {self.inputs[0].name: x.astype(np.float16) if half else x})[0]
+        """float32 in and out, whatever the graph's own float type."""
+        y = self.session.run(None, {self.inputs[0].name: x.astype(np.float16) if self.half else x})[0]
         return y.astype(np.float32, copy=False)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

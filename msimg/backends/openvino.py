@@ -61,6 +61,7 @@ class OvRunner:
             "INFERENCE_NUM_THREADS": threads,
             "PERFORMANCE_HINT": "LATENCY",
         }
+        self.half = self.model.inputs[0].get_element_type().get_type_name() == "f16"
         self.any_shape: Any = None  # the graph as converted (dynamic, or a fixed-size graph's own)
         self.static: OrderedDict[tuple[int, ...], Any] = OrderedDict()
         self.seen: dict[tuple[int, ...], int] = {}
@@ -96,8 +97,7 @@ class OvRunner:
     def run_array(self, x: np.ndarray) -> np.ndarray:
         """float32 in and out, whatever the graph's own float type; a copy, as the request reuses its
         output buffer on the next call."""
-        half = self.model.inputs[0].get_element_type().get_type_name() == "f16"
-        y = self._request(tuple(x.shape)).infer({0: x.astype(np.float16) if half else x})[0]
+        y = self._request(tuple(x.shape)).infer({0: x.astype(np.float16) if self.half else x})[0]
         return np.array(y, dtype=np.float32)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
