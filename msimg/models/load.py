@@ -41,10 +41,22 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
     if spec.task != runs:
         why = "" if runs == task else f" ({task} runs a {runs} model with these options)"
         raise UsageError(f"model '{spec.name}' is a {spec.task} model, not {runs}{why}")
-    fits = not chosen or (spec.architecture, spec.scale) == (chosen["architecture"], chosen.get("scale", 1))
+    fits = not chosen or (spec.architecture, spec.scale) in _accepted(chosen)
     if not fits and spec.architecture != "onnx":  # a user's graph is taken as it is, at its own scale
         raise UsageError(
             f"--model {model} does not fit these options, which run {default}; drop --model or change "
             "the options (--method, --scale)"
         )
     return spec
+
+
+def _accepted(entry: dict) -> set[tuple[str, int]]:
+    """The (architecture, scale) pairs that may stand in for a manifest entry: its own, and its parts'
+    when it is composed of shipped models (`pattern-switch`)."""
+    from msimg.models.registry import architecture
+
+    parts = getattr(architecture(entry["architecture"]), "parts", None)
+    names = parts(**entry["config"]) if parts is not None else ()
+    return {(entry["architecture"], entry.get("scale", 1))} | {
+        (shipped_spec(n).architecture, shipped_spec(n).scale) for n in names
+    }

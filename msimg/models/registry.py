@@ -14,6 +14,7 @@ ARCHITECTURES: dict[str, str] = {
     "gated-unet": "msimg.models.gated_unet:GatedUNet",
     "identity": "msimg.models.identity:Identity",
     "onnx": "msimg.models.onnx_graph:OnnxGraph",
+    "pattern-switch": "msimg.models.pattern_switch:PatternSwitch",
     "scattering-unet": "msimg.models.scattering_unet:ScatteringUNet",
     "swin-demosaic": "msimg.models.swin_demosaic:SwinDemosaic",
 }

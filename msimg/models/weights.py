@@ -226,7 +226,8 @@ def build_module(spec: ModelSpec) -> Any:
 
     module = architecture(spec.architecture)(**spec.config)
     if spec.path is None:
-        if next(module.parameters(), None) is not None:
+        # a composed model (`pattern-switch`) loaded its parts from their own verified files
+        if next(module.parameters(), None) is not None and not getattr(module, "composed", False):
             raise WeightsError(f"model '{spec.name}' has parameters but no weights file")
         return module
     try:

@@ -44,8 +44,15 @@ def objective_for(recipe: Recipe) -> Objective:
 
 
 def write_analytic(name: str) -> None:
+    """A model without weights of its own: a classical method (no parameters), or one composed of shipped
+    models (their parameters, counted from their files)."""
+    from msimg.models.weights import ModelSpec, build_module
+
     spec = analytic()[name]
-    save_manifest_entry({"name": name, "file": None, "sha256": None, "parameters": 0, "scale": 1, **spec})
+    module = build_module(ModelSpec(name, spec["task"], spec["architecture"], spec["config"], None))
+    parameters = sum(p.numel() for p in module.parameters())
+    entry = {"name": name, "file": None, "sha256": None, "parameters": parameters, "scale": 1, **spec}
+    save_manifest_entry(entry)
 
 
 def main(names: list[str]) -> int:

@@ -188,3 +188,43 @@ def test_swin_refuses_a_config_it_cannot_run(config: dict, words: str) -> None:
     spec = ModelSpec("mine", "demosaic", "swin-demosaic", {"local": 48, **config}, None)
     with pytest.raises(WeightsError, match=words):
         spec.descriptor()
+
+
+def test_the_switch_tells_bayer_from_other_layouts() -> None:
+    """Bayer of any phase, with or without a few defects, goes to the Bayer network; Quad-Bayer, event holes
+    and a dense hole layout on Bayer (which only the general network was trained on) go to the other."""
+    from msimg.models.pattern_switch import is_bayer
+
+    rgb = smooth(64, 64)
+    for pattern in ("bayer-rggb", "bayer-bggr", "bayer-grbg", "bayer-gbrg"):
+        assert is_bayer(model_input(rgb, pattern)), pattern
+    for pattern in ("quad-bayer", "quad-bayer-evs"):
+        assert not is_bayer(model_input(rgb, pattern)), pattern
+    x = model_input(rgb, "bayer-rggb")
+    defects = x.clone()
+    defects[:, 4, 5, 7] = 0  # one marked defect in 4096 sites
+    dense = x.clone()
+    dense[:, 4, ::4, ::4] = 0  # a hole layout: 1 site in 16
+    assert is_bayer(defects) and not is_bayer(dense)
+
+
+@pytest.mark.slow
+def test_the_shipped_switch_runs_each_layout_on_its_network() -> None:
+    """`--method net`: the Bayer network's result on a Bayer mosaic, the general one's on HybridEVS."""
+    from msimg.engine.device import load_model
+    from msimg.models.weights import load_manifest, shipped_spec
+    from msimg.tasks.demosaic.options import METHODS
+
+    manifest = load_manifest()
+    if METHODS["net"] not in manifest:
+        pytest.skip("no shipped demosaic network")
+    switch = load_model(shipped_spec(METHODS["net"]), torch.device("cpu"))
+    parts = manifest[METHODS["net"]]["config"]
+    rgb = smooth(64, 96)
+    for pattern, part in (("bayer-gbrg", "bayer"), ("quad-bayer-evs", "general")):
+        x = model_input(rgb, pattern, space=1.0)
+        alone = load_model(shipped_spec(parts[part]), torch.device("cpu"))
+        assert torch.equal(run_tiled(switch, x, tile=0), run_tiled(alone, x, tile=0)), pattern
+    bayer, general = (load_model(shipped_spec(parts[k]), torch.device("cpu")) for k in ("bayer", "general"))
+    x = model_input(rgb, "bayer-rggb", space=1.0)
+    assert not torch.equal(run_tiled(bayer, x, tile=0), run_tiled(general, x, tile=0))  # two networks

@@ -53,6 +53,13 @@ def test_a_named_model_must_be_what_the_options_chose(tmp_path: Path) -> None:
         resolve_spec("dehaze", str(mine), "dehaze-dcp")
     assert resolve_spec("dehaze", "dehaze-gunet", "dehaze-gunet").architecture == "scattering-unet"
     assert resolve_spec("super-resolve", "sr-x3", "sr-x3").scale == 3
+    # a model composed of shipped ones (`pattern-switch`) takes either part by name, nothing else
+    net = load_manifest().get("demosaic-net")
+    if net is not None:
+        for part in net["config"].values():
+            assert resolve_spec("demosaic", part, "demosaic-net").name == part
+        with pytest.raises(UsageError, match="does not fit these options, which run demosaic-net"):
+            resolve_spec("demosaic", "demosaic-classic", "demosaic-net")
 
 
 def test_pth_state_dict_loads_as_weights_only(weights_home: Path, tmp_path: Path) -> None:

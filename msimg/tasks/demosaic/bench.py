@@ -20,6 +20,7 @@ from msimg.io.read import read_image
 from msimg.models.weights import load_manifest
 from msimg.ops.metrics import psnr
 from msimg.tasks.benchkit import DemoKit, ImageFn, held_out, measure, session
+from msimg.tasks.demosaic.options import METHODS
 
 
 def raw_frame(
@@ -155,7 +156,7 @@ def bench(limit: int | None, peers: bool) -> str:
 
     val, _ = held_out(limit)
     val = [(name, c[: c.shape[0] // 8 * 8, : c.shape[1] // 8 * 8]) for name, c in val]
-    nets = [m for m in ("net",) if "demosaic-swin" in load_manifest()]
+    nets = [m for m in ("net",) if METHODS["net"] in load_manifest()]
     bf16 = bool(nets) and cpu_has_bf16()  # measured where it is fast, to show what it would cost
     masks = tempfile.TemporaryDirectory(prefix="msimg-bench-")
     folder = Path(masks.name)
@@ -266,7 +267,7 @@ def demo(kit: DemoKit, out: Path) -> int:
         target = raw_dir / f"{path.stem}.bin"
         np.concatenate([np.array(raw.shape[::-1], np.uint16), raw.ravel()]).astype("<u2").tofile(target)
         frames.append((target, rgb))
-    method = "net" if "demosaic-swin" in load_manifest() else "classic"
+    method = "net" if METHODS["net"] in load_manifest() else "classic"
     options = ("--method", method, "--output-depth", "8", "--overwrite")
     code = kit.run("demosaic", raw_dir, rgb_dir, *options)
     if code == 0:

@@ -47,7 +47,7 @@ def parse_wb(value: str) -> tuple[float, float, float]:
     return gains  # type: ignore[return-value]
 
 
-METHODS = {"net": "demosaic-swin", "classic": "demosaic-classic", "libraw": "demosaic-libraw"}
+METHODS = {"net": "demosaic-net", "classic": "demosaic-classic", "libraw": "demosaic-libraw"}
 SPACES = ("srgb", "linear")
 INPUT_SPACES = ("linear", "srgb")  # the index is the model's space channel
 MASK_MODES = ("replace", "add")
