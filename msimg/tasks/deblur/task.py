@@ -28,8 +28,10 @@ from msimg.tasks.denoise.task import estimate_sigma
 
 WIENER_REG = 2e-3  # gradient-prior weight: holds 8-bit quantisation and mild noise down (training input)
 # DPIR's settings for deblurring: passes, the denoiser's first level, and lambda, which weighs the prior
-# against the data as mu = lambda * sigma^2 / level^2.
-PASSES = 8
+# against the data as mu = lambda * sigma^2 / level^2. DPIR runs 8 passes; with the data step solved
+# over an extended domain and warm-started, 6 did as well on held-out photos, fewer lost most on motion
+# blur, and running the first passes on 2x2 averages lost more than it saved (BENCHMARKS.md, deblur).
+PASSES = 6
 FIRST_LEVEL = 49 / 255
 TRADE_OFF = 0.23
 # Measured on training images (8 crops, six kernels): a floor of 0.5, 1, 2 /255 gave 30.67, 30.71, 30.35 dB;
