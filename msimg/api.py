@@ -217,26 +217,35 @@ def run_batch(
     session, run the pipeline (here, or on `cluster`'s workers)."""
     spec = get_task(task)
     options = task_options or spec.options_type()
-    jobs, out = _plan(spec, options, inputs, output, out, suffix, overwrite)
-    jobs = preflight(spec, options, jobs, out)
-    return _execute(spec.name, lambda: open_session(spec, engine, task_options), jobs, out, reporter, cluster)
+    load = lambda: open_session(spec, engine, task_options)  # noqa: E731 (a cluster's workers each call it)
+    return _run_planned(spec, options, load, inputs, output, out, suffix, overwrite, reporter, cluster)
 
 
-def _execute(
-    name: str,
+def _run_planned(
+    spec: Task,
+    options: Any,
     load: Callable[[], Restorer],
-    jobs: list[Job],
+    inputs: Sequence[str],
+    output: str | None,
     out: OutputOptions,
+    suffix: str,
+    overwrite: bool,
     reporter: Reporter | None,
     cluster: ClusterOptions | None,
+    check: Callable[[Task, list[Job]], None] | None = None,
 ) -> Report:
-    """Planned and checked jobs, run here by the restorer `load` makes, or by cluster workers that each
-    make one."""
+    """Plan the jobs of `spec` (a task, or a chain's `chain_task`) with its `options`, `check` them (a
+    chain's), preflight them, then run them here by the restorer `load` makes, or on `cluster`'s workers,
+    which each make one. Nothing loads before the jobs are checked."""
+    jobs, out = _plan(spec, options, inputs, output, out, suffix, overwrite)
+    if check is not None:
+        check(spec, jobs)
+    jobs = preflight(spec, options, jobs, out)
     if cluster is None:
         return run_jobs(load(), jobs, out, reporter)
     from msimg.cluster.ray import run_on_ray
 
-    return run_on_ray(name, load, jobs, out, cluster, reporter)
+    return run_on_ray(spec.name, load, jobs, out, cluster, reporter)
 
 
 def _refuse_unread(spec: Task, jobs: Sequence[Job]) -> None:
@@ -264,14 +273,12 @@ def _run_chain(
     reporter: Reporter | None,
     cluster: ClusterOptions | None = None,
 ) -> Report:
-    """The batch path of a chain (`chain_task` is `spec`, the first stage's options `options`): plan and
-    check the jobs, then load the chain and run the pipeline."""
+    """The batch path of a chain (`chain_task` is `spec`, the first stage's options `options`): a task's,
+    with the inputs only the first stage could read refused."""
     if spec.file_format is not None and out.fmt != "same":
         raise UsageError(f"the last stage of {spec.name} writes the format its options say; drop --format")
-    jobs, out = _plan(spec, options, inputs, output, out, suffix, overwrite)
-    _refuse_unread(spec, jobs)
-    jobs = preflight(spec, options, jobs, out)
-    return _execute(spec.name, load, jobs, out, reporter, cluster)
+    args = (spec, options, load, inputs, output, out, suffix, overwrite, reporter, cluster)
+    return _run_planned(*args, check=_refuse_unread)
 
 
 def run_chain(

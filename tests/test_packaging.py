@@ -48,16 +48,19 @@ def test_installed_package_runs_with_its_own_weights(wheel: Path, tmp_path: Path
         "import numpy as np, msimg; from msimg.models.weights import weights_dir; "
         "print(weights_dir()); "
         "x = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8); "
-        "print(msimg.run('denoise', x, sigma=10).shape)"
+        "print(msimg.run('denoise', x, sigma=10).shape); "
+        # a model composed of shipped ones (demosaic-net) finds its parts in the installed copy too
+        "m = np.random.default_rng(0).integers(0, 1023, (48, 64, 1), dtype=np.uint16); "
+        "print(msimg.run('demosaic', m, pattern='bayer-rggb', input_space='srgb', bit_depth=10).shape)"
     )
     env = {k: v for k, v in os.environ.items() if k != "MSIMG_WEIGHTS"}
     env["PYTHONPATH"] = str(site)
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env=env, check=True, capture_output=True, text=True
     )
-    where, shape = done.stdout.split("\n")[:2]
+    where, shape, demosaiced = done.stdout.split("\n")[:3]
     assert Path(where) == site / "msimg" / "weights"
-    assert shape == "(48, 64, 3)"
+    assert shape == demosaiced == "(48, 64, 3)"
     # training never writes into an installed copy
     train = "from msimg.models.weights import training_weights_dir; training_weights_dir()"
     refused = subprocess.run(

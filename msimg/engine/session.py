@@ -182,14 +182,10 @@ def open_session(task: Task, engine: EngineOptions, task_options: Any = None) ->
     if not isinstance(options, task.options_type):
         raise UsageError(f"{task.name} takes {task.options_type.__name__}, got {type(options).__name__}")
     device = resolve_device(engine.device)
-    spec = resolve_spec(task.name, engine.model, task.model_name(options))
-    if spec.architecture == "onnx":
-        if not task.takes_graphs:
-            raise UsageError(
-                f"{task.name} feeds its network more than an image; an ONNX graph cannot stand in"
-            )
-        io = {"order": engine.model_order, "value_range": engine.model_range, "scale": engine.model_scale}
-        spec = dataclasses.replace(spec, config={**spec.config, **io, "runtime": engine.backend})
+    io = {"order": engine.model_order, "value_range": engine.model_range, "scale": engine.model_scale}
+    spec = resolve_spec(task.name, engine.model, task.model_name(options), {**io, "runtime": engine.backend})
+    if spec.architecture == "onnx" and not task.takes_graphs:
+        raise UsageError(f"{task.name} feeds its network more than an image; an ONNX graph cannot stand in")
     model = load_model(spec, device, engine.precision, engine.backend)
     desc = model.descriptor
     tiles = TileSettings(engine.tile_overlap, engine.batch)

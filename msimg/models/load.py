@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from msimg.errors import UsageError, WeightsError
 from msimg.models.weights import ModelSpec, load_manifest, shipped_spec, user_spec
@@ -11,14 +12,17 @@ from msimg.models.weights import ModelSpec, load_manifest, shipped_spec, user_sp
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt", ".onnx")
 
 
-def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
+def resolve_spec(
+    task: str, model: str | None, default: str, graph_io: dict[str, Any] | None = None
+) -> ModelSpec:
     """`--model` as a shipped name or a weights path; None is the model the options chose (`default`).
 
     A task may run another task's model (deblur with a known kernel runs the denoiser as its prior). A named
     model must be of the kind, architecture and scale the options chose, and a method without weights (the
     dark channel prior, superpixels) takes none: otherwise the options would be silently overruled. Such
     a conflict, or an unknown name, is a usage error: nothing has run yet. A user's ONNX graph stands in
-    for the network at whatever scale it has (super-resolve resizes to the scale asked).
+    for the network at whatever scale it has (super-resolve resizes to the scale asked); `graph_io` says
+    how to feed one (`--model-order/-range/-scale` and `--backend`: `models.onnx_graph`).
     """
     manifest = load_manifest()
     chosen = manifest.get(default)
@@ -34,7 +38,7 @@ def resolve_spec(task: str, model: str | None, default: str) -> ModelSpec:
     elif model.endswith(WEIGHT_SUFFIXES) or Path(model).exists():
         if chosen and chosen["file"] is None:
             raise UsageError(f"these options run {default}, which has no weights; drop --model {model}")
-        spec = user_spec(Path(model), runs, shipped_spec(default) if chosen else None)
+        spec = user_spec(Path(model), runs, shipped_spec(default) if chosen else None, graph_io)
     else:
         known = ", ".join(n for n, e in sorted(manifest.items()) if e["task"] == runs) or "none"
         raise UsageError(f"unknown model '{model}' (shipped {runs} models: {known})")

@@ -49,8 +49,6 @@ def is_bayer(x: torch.Tensor) -> bool:
 
 
 class PatternSwitch(nn.Module):
-    composed = True  # its weights are its parts' files, each checked against its own manifest sha256
-
     def __init__(self, bayer: str, general: str) -> None:
         super().__init__()
         from msimg.models.weights import build_module, shipped_spec
@@ -61,7 +59,8 @@ class PatternSwitch(nn.Module):
 
     @staticmethod
     def parts(**config: Any) -> tuple[str, ...]:
-        """The shipped models it runs: `--model` may name one of them instead (`models.load`)."""
+        """The shipped models it runs, each loaded from its own file checked against its manifest sha256
+        (`models.weights.build_module`); `--model` may name one of them instead (`models.load`)."""
         c = PatternSwitchConfig(**config)
         return (c.bayer, c.general)
 

@@ -167,13 +167,15 @@ def _header_metadata(path: Path) -> dict[str, Any] | None:
     return json.loads(meta["msimg"]) if "msimg" in meta else None
 
 
-def user_spec(path: Path, task: str, fallback: ModelSpec | None) -> ModelSpec:
+def user_spec(
+    path: Path, task: str, fallback: ModelSpec | None, graph_io: dict[str, Any] | None = None
+) -> ModelSpec:
     """A weights file the user names. Its own metadata wins; else it must fit the task's default model."""
     if not path.is_file():  # a usage error like an unknown model name: nothing has run
         raise UsageError(f"--model {path}: no such weights file")
     if path.suffix.lower() == ".onnx":  # a graph, run by a runtime: `models.onnx_graph`
         feeds = fallback.descriptor().in_channels if fallback is not None else 3
-        config = {"graph": str(path.resolve()), "feeds": feeds}
+        config = {"graph": str(path.resolve()), "feeds": feeds, **(graph_io or {})}
         return ModelSpec(path.stem, task, "onnx", config, None, sha256=sha256_of(path))
     meta = _header_metadata(path) if _weights_format(path) == "safetensors" else None
     if meta is not None:  # the caller checks that its task, architecture and scale fit the options
@@ -226,8 +228,8 @@ def build_module(spec: ModelSpec) -> Any:
 
     module = architecture(spec.architecture)(**spec.config)
     if spec.path is None:
-        # a composed model (`pattern-switch`) loaded its parts from their own verified files
-        if next(module.parameters(), None) is not None and not getattr(module, "composed", False):
+        # a model composed of shipped ones (`parts`: `pattern-switch`) loaded them from their verified files
+        if next(module.parameters(), None) is not None and not hasattr(module, "parts"):
             raise WeightsError(f"model '{spec.name}' has parameters but no weights file")
         return module
     try:

@@ -204,22 +204,10 @@ def _wait_for_outputs(out: Path, proc: subprocess.Popen, count: int) -> None:
     pytest.fail("the batch never produced outputs")
 
 
-def _spawn(src: Path, out: Path, weights: Path) -> subprocess.Popen:
+def spawn_cli(args: list[str], weights: Path) -> subprocess.Popen:
+    """`msimg ARGS` as its own process, for the kill and interrupt tests."""
     env = dict(os.environ, MSIMG_WEIGHTS=str(weights))
-    cmd = [
-        sys.executable,
-        "-c",
-        "from msimg.cli.app import run; run()",
-        "denoise",
-        str(src),
-        "-o",
-        str(out),
-        "--tile",
-        "64",
-        "--tile-overlap",
-        "32",
-        "--quiet",
-    ]
+    cmd = [sys.executable, "-c", "from msimg.cli.app import run; run()", *args]
     # A shell starts background jobs with SIGINT ignored, and a child inherits that: give the batch the
     # default disposition, as in a terminal, whatever started the tests.
     restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
@@ -228,34 +216,49 @@ def _spawn(src: Path, out: Path, weights: Path) -> subprocess.Popen:
     )
 
 
-@pytest.mark.slow
-def test_sigkill_then_resume(tmp_path: Path, weights_home: Path) -> None:
-    src, out = _slow_batch(tmp_path), tmp_path / "out"
-    proc = _spawn(src, out, weights_home)
+def killed_then_resumed(args: list[str], out: Path, total: int, shape: tuple, weights: Path) -> None:
+    """SIGKILL a batch of `total` images after 3 outputs: every output there is whole (`shape`), and the
+    same command again skips those and does the rest, leaving no temporary file."""
+    proc = spawn_cli([*args, "--quiet"], weights)
     _wait_for_outputs(out, proc, 3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     present = sorted(p.name for p in out.glob("*.png"))
-    assert 3 <= len(present) < 24
+    assert 3 <= len(present) < total
     for name in present:  # every output that exists is complete
-        assert read_image(out / name).pixels.shape == (384, 384, 3)
-    res = msimg("denoise", src, "-o", out, "--json", "--quiet", env_weights=weights_home)
+        assert read_image(out / name).pixels.shape == shape
+    res = msimg(*args, "--json", "--quiet", env_weights=weights)
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout.splitlines()[-1])
-    assert summary["skipped"] == len(present) and summary["done"] == 24 - len(present)
+    assert summary["skipped"] == len(present) and summary["done"] == total - len(present)
     assert not temp_files(out)
 
 
-@pytest.mark.slow
-def test_sigint_exits_130_and_leaves_no_temp_files(tmp_path: Path, weights_home: Path) -> None:
-    src, out = _slow_batch(tmp_path), tmp_path / "out"
-    proc = _spawn(src, out, weights_home)
+def interrupted(args: list[str], out: Path, total: int, shape: tuple, weights: Path) -> None:
+    """SIGINT a batch after its first output: exit 130, no temporary file, every output whole."""
+    proc = spawn_cli([*args, "--quiet"], weights)
     _wait_for_outputs(out, proc, 1)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert not temp_files(out)
     present = list(out.glob("*.png"))
-    assert 1 <= len(present) < 24
+    assert 1 <= len(present) < total
     for p in present:
-        assert read_image(p).pixels.shape == (384, 384, 3)
+        assert read_image(p).pixels.shape == shape
+
+
+def _denoise_args(src: Path, out: Path) -> list[str]:
+    return ["denoise", str(src), "-o", str(out), "--tile", "64", "--tile-overlap", "32"]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume(tmp_path: Path, weights_home: Path) -> None:
+    src, out = _slow_batch(tmp_path), tmp_path / "out"
+    killed_then_resumed(_denoise_args(src, out), out, 24, (384, 384, 3), weights_home)
+
+
+@pytest.mark.slow
+def test_sigint_exits_130_and_leaves_no_temp_files(tmp_path: Path, weights_home: Path) -> None:
+    src, out = _slow_batch(tmp_path), tmp_path / "out"
+    interrupted(_denoise_args(src, out), out, 24, (384, 384, 3), weights_home)

@@ -5,10 +5,6 @@ signals); stage order and options are checked before any work."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +15,7 @@ from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.read import read_image
 from msimg.io.records import read_records
-from tests.cli.test_batch import _wait_for_outputs, temp_files
-from tests.cli.test_batch import msimg as msimg_cli
+from tests.cli.test_batch import interrupted, killed_then_resumed
 from tests.conftest import TINY_CONFIG, photo, ship_tiny, write_png
 from tests.io.test_raw import write_bin
 from tests.tasks.test_demosaic import chart_display
@@ -93,56 +88,27 @@ def test_a_bad_file_fails_alone_and_a_failing_stage_names_itself(
     assert not (tmp_path / "n.png").exists()
 
 
-def _spawn(src: Path, out: Path, weights: Path) -> subprocess.Popen:
-    env = dict(os.environ, MSIMG_WEIGHTS=str(weights))
-    stages = "denoise,dejpeg,super-resolve"
-    cmd = [sys.executable, "-c", "from msimg.cli.app import run; run()", "run", stages, str(src)]
-    cmd += ["-o", str(out), "--super-resolve.scale", "2", "--tile", "64", "--tile-overlap", "32", "--quiet"]
-    # SIGINT as in a terminal, whatever started the tests (a shell's background jobs ignore it)
-    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    return subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=restore_sigint
-    )
-
-
 def _batch(tmp_path: Path, n: int = 12) -> Path:
     for i in range(n):
         write_png(tmp_path / "in" / f"img{i:02d}.png", photo(192, 192, i))
     return tmp_path / "in"
 
 
+def _chain_args(src: Path, out: Path) -> list[str]:
+    stages = ["run", "denoise,dejpeg,super-resolve", str(src), "-o", str(out), "--super-resolve.scale", "2"]
+    return [*stages, "--tile", "64", "--tile-overlap", "32"]
+
+
 @pytest.mark.slow
 def test_three_stages_killed_then_resumed(tmp_path: Path, chain_home: Path) -> None:
     src, out = _batch(tmp_path), tmp_path / "out"
-    proc = _spawn(src, out, chain_home)
-    _wait_for_outputs(out, proc, 3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    present = sorted(p.name for p in out.glob("*.png"))
-    assert 3 <= len(present) < 12
-    for name in present:  # every output there is whole: nothing partial is written
-        assert read_image(out / name).pixels.shape == (384, 384, 3)
-    args = ["run", "denoise,dejpeg,super-resolve", src, "-o", out, "--super-resolve.scale", "2"]
-    res = msimg_cli(*args, "--tile", "64", "--tile-overlap", "32", "--json", "-q", env_weights=chain_home)
-    assert res.returncode == 0, res.stderr
-    summary = _lines(res.stdout)[-1]
-    assert summary["skipped"] == len(present) and summary["done"] == 12 - len(present)
-    assert not temp_files(out)
+    killed_then_resumed(_chain_args(src, out), out, 12, (384, 384, 3), chain_home)
 
 
 @pytest.mark.slow
 def test_three_stages_interrupted_exit_130_without_temp_files(tmp_path: Path, chain_home: Path) -> None:
     src, out = _batch(tmp_path), tmp_path / "out"
-    proc = _spawn(src, out, chain_home)
-    _wait_for_outputs(out, proc, 1)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
-    assert not temp_files(out)
-    present = list(out.glob("*.png"))
-    assert 1 <= len(present) < 12
-    for p in present:
-        assert read_image(p).pixels.shape == (384, 384, 3)
+    interrupted(_chain_args(src, out), out, 12, (384, 384, 3), chain_home)
 
 
 RECIPE = """
