@@ -149,8 +149,10 @@ def load_model(
     sha = spec.sha256 or (sha256_of(spec.path) if spec.path is not None else None)
     for name in backends.candidates(backend, desc.backends, device.type):
         try:
-            if sha is None or dtype != torch.float32:  # no weights to name a cached graph; fp16
-                raise DeviceError(f"--backend {name} runs networks with weights in fp32 or bf16 only")
+            if sha is None:  # no file of its own to convert and name a cached graph by
+                raise DeviceError(f"--backend {name} converts one weights file; {spec.name} has none")
+            if dtype != torch.float32:
+                raise DeviceError(f"--backend {name} runs networks in fp32 or bf16 only")
             multiple, precision = desc.size.multiple_of, _precision(autocast)
             run = backends.prepare(name, module, desc.in_channels, multiple, sha, precision)
         except MsimgError:

@@ -19,7 +19,7 @@ import torch
 from msimg.engine.session import Restorer, Session
 from msimg.io.discover import Job
 from msimg.io.records import read_records
-from msimg.models.weights import sha256_of
+from msimg.models.weights import fingerprint
 
 _LOSSY = (".jpg", ".jpeg", ".webp")
 
@@ -38,7 +38,7 @@ def _user_fields(options: Any) -> list[dataclasses.Field[Any]]:
 
 def _recipe(session: Session) -> dict[str, Any]:
     spec = session.spec
-    sha = None if spec is None else spec.sha256 or (sha256_of(spec.path) if spec.path else None)
+    sha = None if spec is None else fingerprint(spec)
     options = {f.name: getattr(session.options, f.name) for f in _user_fields(session.options)}
     made = {
         "task": session.task.name,

@@ -145,6 +145,25 @@ def shipped_spec(name: str) -> ModelSpec:
     )
 
 
+def fingerprint(spec: ModelSpec) -> str | None:
+    """The sha256 that names a model's weights in the records: its file's, or for a model composed of
+    shipped ones (`parts`) a digest of theirs, so outputs are redone when a part is retrained. None: a
+    model without weights."""
+    if spec.sha256 is not None:
+        return spec.sha256
+    if spec.path is not None:
+        return sha256_of(spec.path)
+    from msimg.models.registry import architecture
+
+    parts = getattr(architecture(spec.architecture), "parts", None)
+    if parts is None:
+        return None
+    digest = hashlib.sha256()
+    for name in parts(**spec.config):
+        digest.update(f"{name} {fingerprint(shipped_spec(name))}\n".encode())
+    return digest.hexdigest()
+
+
 def _weights_format(path: Path) -> str | None:
     """ "safetensors" or "torch" by content, not suffix (a renamed file still loads as what it is); None
     for anything else. safetensors: an 8-byte little-endian header length, then the JSON header's '{';

@@ -62,6 +62,34 @@ def test_a_named_model_must_be_what_the_options_chose(tmp_path: Path) -> None:
             resolve_spec("demosaic", "demosaic-classic", "demosaic-net")
 
 
+def test_a_composed_model_is_named_by_its_parts_weights(weights_home: Path) -> None:
+    """The records redo an output of a model composed of shipped ones (`pattern-switch`) when one of its
+    parts is retrained; no runtime converts it, as it picks its part per window."""
+    from msimg import backends
+    from msimg.errors import DeviceError
+    from msimg.models.weights import fingerprint, shipped_spec
+    from tests.conftest import ship_tiny
+
+    swin = {"dim": 12, "depths": [1, 2, 1], "heads": 2, "window": 4}
+    for name in ("part-a", "part-b"):
+        ship_tiny(weights_home, name, "demosaic", swin, arch="swin-demosaic")
+    parts = {"bayer": "part-a", "general": "part-b"}
+    switch = ModelSpec("switch", "demosaic", "pattern-switch", parts, None)
+    before = fingerprint(switch)
+    assert before is not None and len(before) == 64
+    swapped = ModelSpec(
+        "switch", "demosaic", "pattern-switch", {"bayer": "part-b", "general": "part-a"}, None
+    )
+    assert fingerprint(swapped) != before
+    ship_tiny(weights_home, "part-b", "demosaic", {**swin, "dim": 16}, arch="swin-demosaic")  # retrained
+    assert fingerprint(switch) not in (before, None)
+    assert fingerprint(shipped_spec("denoise-gunet")) == shipped_spec("denoise-gunet").sha256
+    assert fingerprint(ModelSpec("dcp", "dehaze", "dark-channel-prior", {}, None)) is None
+    for name in set(backends.installed()) - {"torch"}:
+        with pytest.raises(DeviceError, match="switch has none"):
+            load_model(switch, CPU, backend=name)
+
+
 def test_pth_state_dict_loads_as_weights_only(weights_home: Path, tmp_path: Path) -> None:
     module = GatedUNet(**TINY_CONFIG)
     path = tmp_path / "mine.pth"
