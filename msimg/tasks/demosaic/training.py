@@ -241,14 +241,29 @@ RECIPES["demosaic-swin-bayer"] = replace(
     extra={**RECIPES["demosaic-swin"].extra, "mix": {"bayer": 1.0}, "layout_fraction": 0.0},
 )
 
+# Demosaic for every other layout (Quad-Bayer, event pixels, users' hole layouts): the shipped general model
+# trained on without the 40 % of Bayer frames that now go to their own network. A tenth stay Bayer, as
+# Bayer mosaics with more than sparse holes still run this one.
+RECIPES["demosaic-swin-quad"] = replace(
+    RECIPES["demosaic-swin"],
+    name="demosaic-swin-quad",
+    steps=8000,
+    lr=3e-4,
+    init="weights/demosaic-swin.safetensors",
+    extra={
+        **RECIPES["demosaic-swin"].extra,
+        "mix": {"quad-bayer-evs": 0.55, "quad-bayer": 0.35, "bayer": 0.1},
+    },
+)
+
 # Models without weights: their manifest entries are written, not trained.
 ANALYTIC: dict[str, dict[str, Any]] = {
     "demosaic-net": {
         "task": "demosaic",
         "architecture": "pattern-switch",
-        "config": {"bayer": "demosaic-swin-bayer", "general": "demosaic-swin"},
-        "reference": "demosaic-swin-bayer for Bayer mosaics with sparse holes, demosaic-swin for every other "
-        "layout (msimg.models.pattern_switch)",
+        "config": {"bayer": "demosaic-swin-bayer", "general": "demosaic-swin-quad"},
+        "reference": "demosaic-swin-bayer for Bayer mosaics with sparse holes, demosaic-swin-quad for every "
+        "other layout (msimg.models.pattern_switch)",
     },
     "demosaic-classic": {
         "task": "demosaic",
