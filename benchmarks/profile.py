@@ -160,6 +160,10 @@ def split_table(photo: Path) -> str:
 if __name__ == "__main__":
     import sys
 
+    from msimg.engine.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the command line runs
+
     print(f"fp32 matrix product, 2048x2048, {torch.get_num_threads()} threads: {peak_matmul():.0f} GFLOP/s\n")
     print(model_table())
     if len(sys.argv) > 1:

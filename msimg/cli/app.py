@@ -141,5 +141,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: this process is msimg's own, so it takes the allocator policy."""
+    from msimg.engine.allocator import keep_freed_memory
+
+    keep_freed_memory()
     sys.exit(main())

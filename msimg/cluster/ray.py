@@ -43,6 +43,9 @@ class Worker:
     def __init__(self, load: Callable[[], Restorer], out: OutputOptions, threads: int) -> None:
         import torch
 
+        from msimg.engine.allocator import keep_freed_memory
+
+        keep_freed_memory()  # a worker is a process of its own, as a command-line run is
         torch.set_num_threads(threads)
         self.restorer, self.out = load(), out
         self.decoder = IsolatedDecoder(out.decode_timeout or None).__enter__()
