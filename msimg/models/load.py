@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from msimg.errors import UsageError, WeightsError
-from msimg.models.weights import ModelSpec, load_manifest, shipped_spec, user_spec
+from msimg.models.weights import ModelSpec, load_manifest, parts, shipped_spec, user_spec
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".ckpt", ".onnx")
 
@@ -57,10 +57,5 @@ def resolve_spec(
 def _accepted(entry: dict) -> set[tuple[str, int]]:
     """The (architecture, scale) pairs that may stand in for a manifest entry: its own, and its parts'
     when it is composed of shipped models (`pattern-switch`)."""
-    from msimg.models.registry import architecture
-
-    parts = getattr(architecture(entry["architecture"]), "parts", None)
-    names = parts(**entry["config"]) if parts is not None else ()
-    return {(entry["architecture"], entry.get("scale", 1))} | {
-        (shipped_spec(n).architecture, shipped_spec(n).scale) for n in names
-    }
+    specs = [shipped_spec(n) for n in parts(entry["architecture"], entry["config"])]
+    return {(entry["architecture"], entry.get("scale", 1))} | {(s.architecture, s.scale) for s in specs}

@@ -153,15 +153,21 @@ def fingerprint(spec: ModelSpec) -> str | None:
         return spec.sha256
     if spec.path is not None:
         return sha256_of(spec.path)
-    from msimg.models.registry import architecture
-
-    parts = getattr(architecture(spec.architecture), "parts", None)
-    if parts is None:
+    names = parts(spec.architecture, spec.config)
+    if not names:
         return None
     digest = hashlib.sha256()
-    for name in parts(**spec.config):
+    for name in names:
         digest.update(f"{name} {fingerprint(shipped_spec(name))}\n".encode())
     return digest.hexdigest()
+
+
+def parts(architecture_name: str, config: dict[str, Any]) -> tuple[str, ...]:
+    """The shipped models an architecture composed of them runs (`pattern-switch`); () for any other."""
+    from msimg.models.registry import architecture
+
+    of = getattr(architecture(architecture_name), "parts", None)
+    return tuple(of(**config)) if of is not None else ()
 
 
 def _weights_format(path: Path) -> str | None:
@@ -247,8 +253,8 @@ def build_module(spec: ModelSpec) -> Any:
 
     module = architecture(spec.architecture)(**spec.config)
     if spec.path is None:
-        # a model composed of shipped ones (`parts`: `pattern-switch`) loaded them from their verified files
-        if next(module.parameters(), None) is not None and not hasattr(module, "parts"):
+        # a model composed of shipped ones (`parts`) loaded them from their verified files
+        if next(module.parameters(), None) is not None and not parts(spec.architecture, spec.config):
             raise WeightsError(f"model '{spec.name}' has parameters but no weights file")
         return module
     try:

@@ -228,32 +228,27 @@ RECIPES["demosaic-swin"] = replace(
     extra={**RECIPES["demosaic-swin-spaces"].extra, "layout_fraction": 0.6},
 )
 
-# Demosaic for Bayer mosaics (ordinary camera RAW and the demosaic benchmarks): the shipped model trained on
-# Bayer frames alone, in both spaces, with scattered defects. One network shared with Quad-Bayer and hole
-# layouts stayed within half a dB of Menon 2007 on display-referred Bayer; this one gives Bayer the whole
-# capacity.
-RECIPES["demosaic-swin-bayer"] = replace(
-    RECIPES["demosaic-swin"],
-    name="demosaic-swin-bayer",
-    steps=7000,
-    lr=3e-4,
-    init="weights/demosaic-swin.safetensors",
-    extra={**RECIPES["demosaic-swin"].extra, "mix": {"bayer": 1.0}, "layout_fraction": 0.0},
+
+def _specialised(name: str, steps: int, **extra: Any) -> Recipe:
+    """The shipped general model trained on for one family of layouts (`extra` says which frames), from
+    a fresh peak rate; `pattern_switch` runs each on the layouts it was trained for."""
+    base = RECIPES["demosaic-swin"]
+    init = "weights/demosaic-swin.safetensors"
+    return replace(base, name=name, steps=steps, lr=3e-4, init=init, extra={**base.extra, **extra})
+
+
+# Demosaic for Bayer mosaics (ordinary camera RAW and the demosaic benchmarks): Bayer frames alone, in both
+# spaces, with scattered defects. One network shared with Quad-Bayer and hole layouts stayed within half a
+# dB of Menon 2007 on display-referred Bayer; this one gives Bayer the whole capacity.
+RECIPES["demosaic-swin-bayer"] = _specialised(
+    "demosaic-swin-bayer", 7000, mix={"bayer": 1.0}, layout_fraction=0.0
 )
 
-# Demosaic for every other layout (Quad-Bayer, event pixels, users' hole layouts): the shipped general model
-# trained on without the 40 % of Bayer frames that now go to their own network. A tenth stay Bayer, as
-# Bayer mosaics with more than sparse holes still run this one.
-RECIPES["demosaic-swin-quad"] = replace(
-    RECIPES["demosaic-swin"],
-    name="demosaic-swin-quad",
-    steps=8000,
-    lr=3e-4,
-    init="weights/demosaic-swin.safetensors",
-    extra={
-        **RECIPES["demosaic-swin"].extra,
-        "mix": {"quad-bayer-evs": 0.55, "quad-bayer": 0.35, "bayer": 0.1},
-    },
+# Demosaic for every other layout (Quad-Bayer, event pixels, users' hole layouts): the general recipe
+# without the 40 % of Bayer frames that now go to their own network. A tenth stay Bayer, as Bayer mosaics
+# with more than sparse holes still run this one.
+RECIPES["demosaic-swin-quad"] = _specialised(
+    "demosaic-swin-quad", 8000, mix={"quad-bayer-evs": 0.55, "quad-bayer": 0.35, "bayer": 0.1}
 )
 
 # Models without weights: their manifest entries are written, not trained.
