@@ -37,7 +37,6 @@ _AT_OPPOSITE = [
     [0, 2, 0, 2, 0],
     [0, 0, -1.5, 0, 0],
 ]
-_SWAP = [0, 2, 1, 3]  # Quad-Bayer -> Bayer inside a 4x4 tile, on rows and on columns (its own inverse)
 
 
 def phase_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
@@ -45,24 +44,32 @@ def phase_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     each padded site to the nearest reflected site of the same pattern phase: the padding is itself a
     valid mosaic."""
 
-    def index(n: int) -> torch.Tensor:
-        i = torch.arange(-pad, n + pad + (-n) % PERIOD)
-        mirror = torch.where(i < 0, -i, torch.where(i >= n, 2 * (n - 1) - i, i))
+    def along(t: torch.Tensor, dim: int) -> torch.Tensor:
+        n = t.shape[dim]
+        i = torch.cat([torch.arange(-pad, 0), torch.arange(n, n + pad + (-n) % PERIOD)])
+        mirror = torch.where(i < 0, -i, 2 * (n - 1) - i)
         j = mirror + (i - mirror) % PERIOD
-        j = torch.where(j >= n, j - PERIOD, j)
-        return j.clamp(0, n - 1).to(x.device)
+        j = torch.where(j >= n, j - PERIOD, j).clamp(0, n - 1).to(t.device)
+        # only the borders are gathered: a gather along the last axis costs ten times a copy on CPU
+        return torch.cat([t.index_select(dim, j[:pad]), t, t.index_select(dim, j[pad:])], dim)
 
-    return x.index_select(-2, index(x.shape[-2])).index_select(-1, index(x.shape[-1]))
+    return along(along(x, -2), -1)
+
+
+def _swap_along(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Positions 1 and 2 of every period along `dim` exchanged, as strided copies (not a gather, for the
+    reason in `phase_pad`)."""
+    pairs = len(range(2, x.shape[dim], PERIOD))
+    lead = (slice(None),) * (dim % x.dim())
+    one, two = (*lead, slice(1, 1 + PERIOD * pairs, PERIOD)), (*lead, slice(2, 2 + PERIOD * pairs, PERIOD))
+    y = x.clone()
+    y[one], y[two] = x[two], x[one]
+    return y
 
 
 def swap_quads(x: torch.Tensor) -> torch.Tensor:
     """Swap rows 1 and 2 and columns 1 and 2 of every 4x4 tile: RRGG/RRGG/GGBB/GGBB -> RGRG/GBGB/..."""
-
-    def order(n: int) -> torch.Tensor:
-        i = torch.arange(n, device=x.device)
-        return i - i % PERIOD + torch.tensor(_SWAP, device=x.device)[i % PERIOD]
-
-    return x.index_select(-2, order(x.shape[-2])).index_select(-1, order(x.shape[-1]))
+    return _swap_along(_swap_along(x, -2), -1)
 
 
 def _swap_where(quad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -205,7 +212,7 @@ class ClassicDemosaic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        x = phase_pad(x, self.pad)
+        x = phase_pad(x[:, :5], self.pad)  # the input space does not change the interpolation
         mosaic, onehot, valid = x[:, :1], x[:, 1:4], x[:, 4:5]
         mosaic = fill_holes(mosaic, onehot, valid)
         # per image: Quad-Bayer when horizontal neighbours share a filter, which Bayer ones never do

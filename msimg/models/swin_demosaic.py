@@ -105,16 +105,23 @@ class SwinBlock(nn.Module):
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, H, W, C) with H and W multiples of the window."""
+    def padding(self, x: torch.Tensor) -> torch.Tensor | None:
+        """(N * windows, w*w) True at the padding tokens of the shifted windows over `x`: the same for
+        every block of a stage, so the stage makes it once."""
+        n, h, wd, _ = x.shape
+        w, s = self.window, self.shift
+        if not s:
+            return None
+        real = F.pad(x.new_ones(1, h, wd, 1), (0, 0, s, w - s, s, w - s))
+        return (_windows(real, w)[..., 0] == 0).repeat(n, 1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """(N, H, W, C) with H and W multiples of the window; `mask` is `padding(x)`."""
         n, h, wd, _ = x.shape
         w, s = self.window, self.shift
         y = self.norm1(x)
-        mask = None
         if s:
             y = F.pad(y, (0, 0, s, w - s, s, w - s))
-            real = F.pad(x.new_ones(1, h, wd, 1), (0, 0, s, w - s, s, w - s))
-            mask = (_windows(real, w)[..., 0] == 0).repeat(n, 1)
         hp, wp = y.shape[1:3]
         y = _unwindows(self.attn(_windows(y, w), mask), w, n, hp, wp)
         if s:
@@ -134,8 +141,9 @@ class Stage(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x.permute(0, 2, 3, 1)
-        for block in self.blocks:
-            y = block(y)
+        masks = [block.padding(y) for block in self.blocks[:2]]
+        for i, block in enumerate(self.blocks):
+            y = block(y, masks[i % 2])
         return y.permute(0, 3, 1, 2)
 
 
@@ -207,18 +215,18 @@ class SwinDemosaic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):  # the classical base in full precision
             base = self.classic(x.float()).to(x.dtype)
-        features = self._features(x, base)
-        # channels-last inputs: oneDNN's CPU convolutions run faster on them, and the attention stages,
-        # which work channels-last, then permute without copying
-        last = torch.channels_last
-        f = self.embed(F.pixel_unshuffle(features, PERIOD).contiguous(memory_format=last))
+        # channels-last from here: oneDNN's CPU convolutions run faster on it, the attention stages, which
+        # work channels-last, then permute without copying, and the foldings below keep it, so neither
+        # folded copy of the features (16 and 4 times the channels) is copied again to convert it
+        features = self._features(x, base).contiguous(memory_format=torch.channels_last)
+        f = self.embed(F.pixel_unshuffle(features, PERIOD))
         skip = self.encoder(f)
         y = self.up(self.bottleneck(self.down(skip)))
         y = self.decoder(self.fuse(torch.cat([y, skip], dim=1)))
         if not self.config.local:
             return base + F.pixel_shuffle(self.head(self.norm(y)), PERIOD)
         fine = torch.cat([self.head(self.norm(y)), F.pixel_unshuffle(features, 2)], dim=1)
-        return base + F.pixel_shuffle(self.local(fine.contiguous(memory_format=last)), 2)
+        return base + F.pixel_shuffle(self.local(fine), 2)
 
     def config_dict(self) -> dict[str, Any]:
         return asdict(self.config)

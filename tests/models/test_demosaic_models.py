@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from msimg.engine.runner import run_tiled
-from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic
+from msimg.models.classic_demosaic import INTERPOLATIONS, ClassicDemosaic, phase_pad, swap_quads
 from msimg.models.descriptor import LoadedModel
 from msimg.models.swin_demosaic import SwinDemosaic
 from msimg.models.weights import ModelSpec
@@ -70,6 +70,23 @@ def test_classic_tiled_equals_whole(pattern: str, interpolation: str) -> None:
     whole = run_tiled(model, x, tile=0)
     tiled = run_tiled(model, x, tile=32, overlap=8)
     assert (whole - tiled).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("size", [(8, 12), (9, 14), (13, 10)])
+def test_phase_padding_and_the_quad_swap_keep_the_pattern(size: tuple[int, int]) -> None:
+    """Padded in phase, a Quad-Bayer site map is still the Quad-Bayer layout, reflected with the image; the
+    swap turns it into Bayer RGGB and is its own inverse, at sizes that are no multiple of the period."""
+    h, w = size
+    quad = torch.from_numpy(cfa.repeat(cfa.layout("quad-bayer"), h + 16, w + 16)).float()[None, None]
+    padded = phase_pad(quad[..., :h, :w], 4)
+    assert padded.shape[-2:] == (h + 8 + (-h) % 4, w + 8 + (-w) % 4)
+    assert torch.equal(padded, quad[..., : padded.shape[-2], : padded.shape[-1]])  # the period is 4
+    x = torch.rand(1, 1, h, w)
+    assert torch.equal(phase_pad(x, 4)[..., 4 : 4 + h, 4 : 4 + w], x)
+    assert torch.equal(swap_quads(swap_quads(x)), x)
+    bayer = torch.from_numpy(cfa.repeat(cfa.layout("bayer-rggb"), h, w)).float()[None, None]
+    rows, cols = h - h % 4 or h, w - w % 4 or w  # whole tiles swap; a partial one keeps what has no pair
+    assert torch.equal(swap_quads(quad[..., :h, :w])[..., :rows, :cols], bayer[..., :rows, :cols])
 
 
 def stripes(h: int, w: int) -> torch.Tensor:
