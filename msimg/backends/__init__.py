@@ -1,11 +1,11 @@
 """Inference backends: one model, run by eager PyTorch, ONNX Runtime or OpenVINO.
 
-On a CPU the convolutional networks run faster under OpenVINO and ONNX Runtime than in eager PyTorch,
-with the same outputs (BENCHMARKS.md, backends), since they fuse the elementwise work between
-convolutions. Each architecture lists the backends
-that run it fast and right, fastest first (`Traits.backends`); `auto` takes the first one installed that
-runs on the device. A backend gets the torch module and returns a callable of the same contract, (N, C,
-H, W) float32 in and out, so the tiled engine does not know which one runs.
+OpenVINO and ONNX Runtime fuse the elementwise work between convolutions, with the same outputs
+(BENCHMARKS.md, backends); whether that beats eager PyTorch depends on the network and the precision.
+Each architecture lists the backends that run it fast and right, fastest first, per precision
+(`Traits.backends`, `Traits.bf16_backends`); `auto` takes the first one installed that runs on the
+device, or eager torch where it comes first. A backend gets the torch module and returns a callable of
+the same contract, (N, C, H, W) float32 in and out, so the tiled engine does not know which one runs.
 
 The converted graphs are cached on disk per weights sha256 (`cache`), and each is checked against the
 torch module on an input of another size before it is used: a conversion that traced a shape into a
@@ -37,14 +37,15 @@ def installed() -> list[str]:
 
 def candidates(requested: str, preferred: tuple[str, ...], device: str) -> list[str]:
     """The backends other than torch to try, in order: `requested` if it can run on `device` (its type:
-    cpu, cuda, mps), or for `auto` the model's `preferred` ones installed and runnable there. Eager torch
-    runs whatever these cannot."""
+    cpu, cuda, mps), or for `auto` the model's `preferred` ones (fastest first) that come before torch
+    and are installed and runnable there. Eager torch runs whatever these cannot."""
     requested = requested.strip().lower()
     if requested not in ("auto", *BACKENDS):
         raise UsageError(f"unknown backend '{requested}' (use auto, {', '.join(BACKENDS)})")
     have = installed()
     if requested == "auto":
-        return [b for b in preferred if b in have and b in CPU_ONLY and device == "cpu"]
+        faster = preferred[: preferred.index("torch")] if "torch" in preferred else preferred
+        return [b for b in faster if b in have and b in CPU_ONLY and device == "cpu"]
     if requested not in have:
         raise UsageError(f"--backend {requested} is not installed (pip install 'msimg[{requested}]')")
     if requested in CPU_ONLY and device != "cpu":

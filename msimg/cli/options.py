@@ -168,7 +168,7 @@ _COMMON: dict[str, tuple[Any, Any]] = {
             str,
             typer.Option(
                 help="auto|torch|onnxruntime|openvino: what runs the network (auto: the fastest installed "
-                "for this model and device; the openvino and onnxruntime extras install them).",
+                "for this model, precision and device; the openvino and onnxruntime extras install them).",
                 rich_help_panel=ENGINE,
             ),
         ],

@@ -147,7 +147,7 @@ def load_model(
         return LoadedModel(desc, module, device, dtype, autocast, module.runtime)
     auto = backend.strip().lower() == "auto"
     sha = spec.sha256 or (sha256_of(spec.path) if spec.path is not None else None)
-    for name in backends.candidates(backend, desc.backends, device.type):
+    for name in backends.candidates(backend, desc.preferred(_precision(autocast)), device.type):
         try:
             if sha is None:  # no file of its own to convert and name a cached graph by
                 raise DeviceError(f"--backend {name} converts one weights file; {spec.name} has none")

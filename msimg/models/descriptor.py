@@ -29,13 +29,18 @@ class Traits:
     tiling: str = "supported"
     dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")
     period: int = 1
-    backends: tuple[str, ...] = ("torch",)  # those that run it fast and right, fastest first (CPU)
+    backends: tuple[str, ...] = ("torch",)  # in fp32 on a CPU, fastest first; `auto` stops at torch
     maximum: int = 0  # the largest window side it takes (a fixed-size graph's input); 0: any
+    bf16_backends: tuple[str, ...] | None = None  # the same in bf16; None: as in fp32
 
 
-# Plain convolutional networks: on a 2-core CPU OpenVINO ran a 608-pixel window of them 1.5-3x and ONNX
-# Runtime 1.2-2x as fast as eager torch, with the same output; attention networks ran slower there.
+# Whole photos on a 2-core CPU, paired runs (BENCHMARKS.md, backends): in fp32, eager torch (with
+# `engine.allocator` keeping freed memory) runs the plain U-Nets faster than OpenVINO, which fuses the
+# elementwise work but not as much as eager torch now saves in page faults; the dehazer's attention gates
+# and dark-channel head still run faster fused. In bf16 OpenVINO is the faster for all of them.
+EAGER_FIRST = ("torch",)
 CONVERTIBLE = ("openvino", "onnxruntime", "torch")
+BF16_CONVERTIBLE = ("openvino", "torch")  # ONNX Runtime runs fp32 only
 
 # The U-Nets' reach that matters: their radius runs to hundreds of pixels, but beyond 48 the gradients of
 # an output pixel are below what 1/255 can show (tiled == whole is tested for every shipped model).
@@ -80,6 +85,12 @@ class ModelDescriptor:
     memory_per_pixel: int = 4096
     period: int = 1
     backends: tuple[str, ...] = ("torch",)
+    bf16_backends: tuple[str, ...] | None = None
+
+    def preferred(self, precision: str) -> tuple[str, ...]:
+        """The backends that run it fastest in `precision` (fp32, bf16) on a CPU, fastest first."""
+        bf16 = precision == "bf16" and self.bf16_backends is not None
+        return self.bf16_backends if bf16 else self.backends
 
 
 @dataclass(frozen=True)

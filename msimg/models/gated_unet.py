@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
-from msimg.models.descriptor import CONVERTIBLE, UNET_REACH, Traits
+from msimg.models.descriptor import BF16_CONVERTIBLE, EAGER_FIRST, UNET_REACH, Traits
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,8 @@ class GatedUNet(nn.Module):
             # Peak activation bytes per input pixel in fp32 (measured ~1.5x the widest level's tensors),
             # plus the up-scaled output and residual.
             memory_per_pixel=4 * (cfg.width * 2 * 12 + 3 * cfg.out_channels * cfg.scale**2),
-            backends=CONVERTIBLE,
+            backends=EAGER_FIRST,
+            bf16_backends=BF16_CONVERTIBLE,
         )
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from msimg.engine.device import load_model
 from msimg.engine.runner import run_tiled
 from msimg.errors import ModelError, UsageError
 from msimg.models.descriptor import CONVERTIBLE
+from msimg.models.scattering_unet import ScatteringUNet
 from msimg.models.weights import shipped_spec
 from tests.conftest import photo, write_png
 
@@ -63,13 +64,23 @@ def test_graph_is_cached_and_a_wrong_one_is_refused(weights_home: Path, backend:
         p.unlink()
 
 
-def test_auto_picks_per_model_and_says_which(weights_home: Path, tmp_path: Path, capsys) -> None:
+def test_auto_picks_per_model_and_precision_and_says_which(
+    weights_home: Path, tmp_path: Path, capsys
+) -> None:
     write_png(tmp_path / "in" / "a.png", photo(40, 56))
-    assert main(["denoise", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--json", "-q"]) == 0
-    line = json.loads(capsys.readouterr().out.splitlines()[0])
-    assert line["backend"] == (OTHERS[-1] if OTHERS else "torch")  # openvino sorts after onnxruntime
-    # a network the runtimes run slower (attention) or no worse (no weights) stays on torch; GPUs too
-    assert backends.candidates("auto", ("torch",), "cpu") == []
+
+    def backend(*args: str) -> str:
+        out = tmp_path / f"out{len(args)}"
+        assert main(["denoise", str(tmp_path / "in"), "-o", str(out), "--json", "-q", *args]) == 0
+        return json.loads(capsys.readouterr().out.splitlines()[0])["backend"]
+
+    # the plain U-Net runs faster eager in fp32 and on OpenVINO in bf16 (ONNX Runtime has no bf16)
+    assert backend() == "torch"
+    assert backend("--precision", "bf16") == ("openvino" if "openvino" in OTHERS else "torch")
+    dehaze = ScatteringUNet.describe().backends  # its gates and dark-channel head gain from fusion
+    assert backends.candidates("auto", dehaze, "cpu") == [b for b in CONVERTIBLE if b in OTHERS]
+    # the order is the model's: what comes after torch is not tried, and GPUs run torch
+    assert backends.candidates("auto", ("torch", *CONVERTIBLE), "cpu") == []
     assert backends.candidates("auto", CONVERTIBLE, "cuda") == []
 
 

@@ -74,7 +74,7 @@ def _backends() -> dict[str, Any]:
     auto = {}
     for name in TASKS:
         try:
-            preferred = shipped_spec(get_task(name).default_model).descriptor().backends
+            preferred = shipped_spec(get_task(name).default_model).descriptor().preferred("fp32")
         except MsimgError:  # no weights shipped for it here
             continue
         auto[name] = next(iter(backends.candidates("auto", preferred, device)), "torch")
