@@ -29,6 +29,7 @@ from msimg.io.write import (
     output_format,
     write_image,
 )
+from tests.conftest import photo
 
 RNG = np.random.default_rng(7)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -337,6 +338,43 @@ def test_png_metadata_chunks_are_valid_and_before_idat() -> None:
     assert kinds.index(b"iCCP") < kinds.index(b"IDAT") and kinds.index(b"eXIf") < kinds.index(b"IDAT")
     with PILImage.open(io.BytesIO(data)) as im:
         assert im.info["icc_profile"] == icc
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_png_deflated_in_bands_reads_back_exactly(monkeypatch, dtype: type, channels: int) -> None:
+    """Rows filtered and deflated band by band (bands of a few rows here, so many joins and one short last
+    band) make one stream that OpenCV's libpng reads back bit for bit."""
+    from msimg.io import write
+
+    monkeypatch.setattr(write, "_BAND_BYTES", 1000)
+    y, x = np.mgrid[0:61, 0:47]
+    smooth = (np.sin(x / 5.0) + np.cos(y / 7.0) + 2) / 4 * np.iinfo(dtype).max
+    px = np.stack([smooth, smooth[::-1], smooth[:, ::-1], smooth[::-1, ::-1]], -1)[..., :channels].astype(
+        dtype
+    )
+    px[::3, ::5] = noise(21, 10, channels, dtype)  # detail the filters cannot predict
+    data = encode_image(Image(px, ImageMeta("png")), "png")
+    back = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    back = back[..., None] if back.ndim == 2 else back[..., [2, 1, 0, 3][:channels]]
+    np.testing.assert_array_equal(back, px)
+    stream, pos = b"", 8
+    while pos < len(data):  # zlib checks the Adler-32 that joins the bands' sums
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        stream += data[pos + 8 : pos + 8 + length] if data[pos + 4 : pos + 8] == b"IDAT" else b""
+        pos += 12 + length
+    assert len(zlib.decompress(stream)) == px.shape[0] * (1 + px[0].nbytes)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_png_of_a_photo_is_no_larger_than_opencvs(dtype: type) -> None:
+    px = photo(300, 450, seed=2)
+    if dtype == np.uint16:  # ten bits of detail below the eight of the photo, as a demosaic result has
+        px = px.astype(np.uint16) * 257 + noise(300, 450, 3, np.uint16) // 64
+    data = encode_image(Image(px, ImageMeta("png")), "png")
+    level = 1 if dtype == np.uint16 else 6
+    theirs = cv2.imencode(".png", px[..., ::-1], [cv2.IMWRITE_PNG_COMPRESSION, level])[1].size
+    assert len(data) <= theirs * 1.01
 
 
 @pytest.mark.parametrize("channels", [1, 2])
