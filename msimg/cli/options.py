@@ -139,7 +139,8 @@ _COMMON: dict[str, tuple[Any, Any]] = {
         Annotated[
             str,
             typer.Option(
-                help="auto (from free memory), 0 (no tiling) or a tile size in pixels.",
+                help="auto (the model's size for the device, halved to fit free memory), 0 (no tiling) "
+                "or a tile size in pixels.",
                 rich_help_panel=ENGINE,
             ),
         ],

@@ -111,10 +111,11 @@ def free_memory(device: torch.device) -> int:
 
 
 def auto_tile(desc: ModelDescriptor, device: torch.device, dtype: torch.dtype, batch: int) -> int:
-    """Largest core size whose activations fit a quarter of free memory (CPU: capped for cache reuse)."""
+    """Largest core size whose activations fit a quarter of free memory, up to the model's own on a CPU
+    (`Traits.cpu_tile`) and 2048 on a GPU."""
     bytes_per_px = desc.memory_per_pixel * (2 if dtype == torch.float32 else 1) // 2 * batch
     budget = free_memory(device) // 4
-    cap = 512 if device.type == "cpu" else 2048
+    cap = desc.cpu_tile if device.type == "cpu" else 2048
     tile = cap
     while tile > 64 and (tile + 2 * desc.context) ** 2 * bytes_per_px > budget:
         tile //= 2

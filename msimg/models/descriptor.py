@@ -11,6 +11,13 @@ if TYPE_CHECKING:
     import torch
 
 
+# The core size `--tile auto` starts from on a CPU, which keeps a window's feature maps near the caches.
+# With freed memory kept (`engine.allocator`) 1024 ran the U-Nets 5-10 % faster for about 1 GiB more, and
+# blind deblur slower (BENCHMARKS.md, tiles), so the default stays and a network whose context weighs
+# more on small windows says so (`cpu_tile`); `auto_tile` halves either to fit a quarter of free memory.
+CPU_TILE = 512
+
+
 @dataclass(frozen=True)
 class Traits:
     """What an architecture's config means for the engine: each architecture's `describe(**config)`
@@ -32,6 +39,7 @@ class Traits:
     backends: tuple[str, ...] = ("torch",)  # in fp32 on a CPU, fastest first; `auto` stops at torch
     maximum: int = 0  # the largest window side it takes (a fixed-size graph's input); 0: any
     bf16_backends: tuple[str, ...] | None = None  # the same in bf16; None: as in fp32
+    cpu_tile: int = CPU_TILE  # the core size `--tile auto` takes on a CPU when memory allows
 
 
 # Whole photos on a 2-core CPU, paired runs (BENCHMARKS.md, backends): in fp32, eager torch (with
@@ -86,6 +94,7 @@ class ModelDescriptor:
     period: int = 1
     backends: tuple[str, ...] = ("torch",)
     bf16_backends: tuple[str, ...] | None = None
+    cpu_tile: int = CPU_TILE
 
     def preferred(self, precision: str) -> tuple[str, ...]:
         """The backends that run it fastest in `precision` (fp32, bf16) on a CPU, fastest first."""

@@ -87,6 +87,7 @@ class PatternSwitch(nn.Module):
             period=lcm(a.period, b.period),
             backends=tuple(k for k in a.backends if k in b.backends) or ("torch",),
             bf16_backends=tuple(k for k in _bf16(a) if k in _bf16(b)) or ("torch",),
+            cpu_tile=min(a.cpu_tile, b.cpu_tile),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

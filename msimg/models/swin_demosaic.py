@@ -203,6 +203,7 @@ class SwinDemosaic(nn.Module):
             # almost none of an output's gradient lies beyond 48 px, though the bound above is far larger
             context=min(radius, 48),
             memory_per_pixel=4 * cfg.dim * 6,
+            cpu_tile=1536,  # cheap per pixel, so the context read twice weighs more (BENCHMARKS.md, tiles)
         )
 
     def _features(self, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:

@@ -127,6 +127,7 @@ class ModelSpec:
             period=traits.period,
             backends=traits.backends,
             bf16_backends=traits.bf16_backends,
+            cpu_tile=traits.cpu_tile,
         )
 
 

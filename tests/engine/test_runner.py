@@ -137,10 +137,18 @@ def test_bf16_runs_close_to_fp32() -> None:
     assert (run_tiled(half, x, tile=16) - ref).abs().mean().item() < 0.05
 
 
-def test_auto_tile_is_a_sane_size() -> None:
-    model = loaded(ConvStack(depth=3), scale=1, context=3)
-    tile = auto_tile(model.descriptor, torch.device("cpu"), torch.float32, batch=1)
-    assert 64 <= tile <= 512
+def test_auto_tile_takes_the_models_cpu_size_when_memory_allows(monkeypatch) -> None:
+    from msimg.engine import device
+
+    desc = replace(
+        loaded(ConvStack(depth=3), scale=1, context=3).descriptor, cpu_tile=1536, memory_per_pixel=1000
+    )
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device, "free_memory", lambda _: 4 * 1000 * 1600**2)  # a 1536 window just fits
+    assert auto_tile(desc, cpu, torch.float32, batch=1) == 1536
+    assert auto_tile(desc, cpu, torch.float32, batch=2) == 768  # twice the windows at once: halved
+    monkeypatch.setattr(device, "free_memory", lambda _: 4 * 1000 * 300**2)
+    assert auto_tile(desc, cpu, torch.float32, batch=1) == 192
 
 
 @pytest.mark.slow
