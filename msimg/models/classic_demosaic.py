@@ -42,12 +42,14 @@ _AT_OPPOSITE = [
 def phase_pad(x: torch.Tensor, pad: int) -> torch.Tensor:
     """Reflect-pad the last two axes by `pad` (and the far ends up to a multiple of the period), moving
     each padded site to the nearest reflected site of the same pattern phase: the padding is itself a
-    valid mosaic."""
+    valid mosaic. Reflection repeats where the padding is wider than the image, so an image of at least
+    one period keeps the phase at any size."""
 
     def along(t: torch.Tensor, dim: int) -> torch.Tensor:
         n = t.shape[dim]
         i = torch.cat([torch.arange(-pad, 0), torch.arange(n, n + pad + (-n) % PERIOD)])
-        mirror = torch.where(i < 0, -i, 2 * (n - 1) - i)
+        folded = i % max(1, 2 * (n - 1))
+        mirror = torch.where(folded < n, folded, 2 * (n - 1) - folded)
         j = mirror + (i - mirror) % PERIOD
         j = torch.where(j >= n, j - PERIOD, j).clamp(0, n - 1).to(t.device)
         # only the borders are gathered: a gather along the last axis costs ten times a copy on CPU

@@ -72,7 +72,7 @@ def test_classic_tiled_equals_whole(pattern: str, interpolation: str) -> None:
     assert (whole - tiled).abs().max() < 1e-5
 
 
-@pytest.mark.parametrize("size", [(8, 12), (9, 14), (13, 10)])
+@pytest.mark.parametrize("size", [(8, 12), (9, 14), (13, 10), (7, 6), (5, 4)])  # some under the padding
 def test_phase_padding_and_the_quad_swap_keep_the_pattern(size: tuple[int, int]) -> None:
     """Padded in phase, a Quad-Bayer site map is still the Quad-Bayer layout, reflected with the image; the
     swap turns it into Bayer RGGB and is its own inverse, at sizes that are no multiple of the period."""
