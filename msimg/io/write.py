@@ -146,8 +146,8 @@ def _adler_join(first: int, second: int, length: int) -> int:
 def _png(pixels: np.ndarray, level: int) -> bytes:
     """(H, W, C) uint8 or uint16 pixels as PNG, every row Paeth-filtered (what libpng picks for photos:
     OpenCV's files came out the same size) and deflated in bands of rows on every core, the bands joined
-    into one zlib stream by full flushes. One core took 10 s for a 24 MP photo at level 6 and 2.2 s for
-    a 12 MP 16-bit result at level 1, after the network had finished (BENCHMARKS.md, demosaic)."""
+    into one zlib stream by full flushes: one core deflating a large photo held up the end of every run
+    after the network had finished (BENCHMARKS.md, PNG writing)."""
     h, w, channels = pixels.shape
     depth = 16 if pixels.dtype == np.uint16 else 8
     rows = np.ascontiguousarray(pixels.astype(">u2") if depth == 16 else pixels).reshape(h, -1).view(np.uint8)

@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 
 # The core size `--tile auto` starts from on a CPU, which keeps a window's feature maps near the caches.
-# With freed memory kept (`engine.allocator`) 1024 ran the U-Nets 5-10 % faster for about 1 GiB more, and
-# blind deblur slower (BENCHMARKS.md, tiles), so the default stays and a network whose context weighs
-# more on small windows says so (`cpu_tile`); `auto_tile` halves either to fit a quarter of free memory.
+# Larger windows gained the U-Nets little for much more memory and slowed blind deblur (BENCHMARKS.md,
+# tiles), so the default stays and a network whose context weighs more on small windows says so
+# (`cpu_tile`); `auto_tile` halves either to fit a quarter of free memory.
 CPU_TILE = 512
 
 
