@@ -47,6 +47,7 @@ class Worker:
 
         keep_freed_memory()  # a worker is a process of its own, as a command-line run is
         torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # its share of the node, for the writer's threads too
         self.restorer, self.out = load(), out
         self.decoder = IsolatedDecoder(out.decode_timeout or None).__enter__()
 

@@ -113,7 +113,7 @@ def _png_with_metadata(png: bytes, exif: bytes | None, icc: bytes | None) -> byt
 
 
 _PNG_COLOUR = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type: gray, gray+alpha, RGB, RGBA
-_ZLIB_HEADER = {0: b"\x78\x01", 1: b"\x78\x01", 6: b"\x78\x9c"}  # by level; others say "default"
+_ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window; its level field is informative only
 _BAND_BYTES = 1 << 20  # rows deflated per task: enough to amortise a task, small enough to share out
 _IDAT_BYTES = 1 << 20
 
@@ -143,6 +143,15 @@ def _adler_join(first: int, second: int, length: int) -> int:
     return ((b1 + b2 + length * (a1 - 1)) % mod) << 16 | (a1 + a2 - 1) % mod
 
 
+def _cores() -> int:
+    """The cores this process computes on, counted as torch counts its own: `OMP_NUM_THREADS` when set
+    (a Ray worker sets it to its share of the node), else the CPUs it may run on."""
+    try:
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _png(pixels: np.ndarray, level: int) -> bytes:
     """(H, W, C) uint8 or uint16 pixels as PNG, every row Paeth-filtered (what libpng picks for photos:
     OpenCV's files came out the same size) and deflated in bands of rows on every core, the bands joined
@@ -163,7 +172,7 @@ def _png(pixels: np.ndarray, level: int) -> bytes:
         last = zlib.Z_FINISH if i1 == h else zlib.Z_FULL_FLUSH
         return deflate.compress(raw) + deflate.flush(last), zlib.adler32(raw), raw.nbytes
 
-    workers = min(len(bounds), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    workers = min(len(bounds), _cores())
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:  # zlib and numpy let go of the GIL
             parts = list(pool.map(band, bounds))
@@ -172,9 +181,7 @@ def _png(pixels: np.ndarray, level: int) -> bytes:
     checksum = 1
     for _, band_sum, length in parts:
         checksum = _adler_join(checksum, band_sum, length)
-    stream = b"".join([_ZLIB_HEADER.get(level, b"\x78\x9c"), *(d for d, _, _ in parts)]) + struct.pack(
-        ">I", checksum
-    )
+    stream = b"".join([_ZLIB_HEADER, *(d for d, _, _ in parts)]) + struct.pack(">I", checksum)
     idat = [_chunk(b"IDAT", stream[i : i + _IDAT_BYTES]) for i in range(0, len(stream), _IDAT_BYTES)]
     ihdr = struct.pack(">IIBBBBB", w, h, depth, _PNG_COLOUR[channels], 0, 0, 0)
     return b"".join([b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", ihdr), *idat, _chunk(b"IEND", b"")])

@@ -41,6 +41,10 @@ class Traits:
     bf16_backends: tuple[str, ...] | None = None  # the same in bf16; None: as in fp32
     cpu_tile: int = CPU_TILE  # the core size `--tile auto` takes on a CPU when memory allows
 
+    def preferred(self, precision: str) -> tuple[str, ...]:
+        """`backends` for `precision` (fp32, bf16)."""
+        return self.bf16_backends if precision == "bf16" and self.bf16_backends is not None else self.backends
+
 
 # Whole photos on a 2-core CPU, paired runs (BENCHMARKS.md, backends): in fp32, eager torch (with
 # `engine.allocator` keeping freed memory) runs the plain U-Nets faster than OpenVINO, which fuses the
@@ -93,13 +97,12 @@ class ModelDescriptor:
     memory_per_pixel: int = 4096
     period: int = 1
     backends: tuple[str, ...] = ("torch",)
-    bf16_backends: tuple[str, ...] | None = None
+    bf16_backends: tuple[str, ...] = ("torch",)
     cpu_tile: int = CPU_TILE
 
     def preferred(self, precision: str) -> tuple[str, ...]:
         """The backends that run it fastest in `precision` (fp32, bf16) on a CPU, fastest first."""
-        bf16 = precision == "bf16" and self.bf16_backends is not None
-        return self.bf16_backends if bf16 else self.backends
+        return self.bf16_backends if precision == "bf16" else self.backends
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,6 @@ def _parts_traits(config: PatternSwitchConfig) -> list[Traits]:
     return [architecture(s.architecture).describe(**s.config) for s in specs]
 
 
-def _bf16(traits: Traits) -> tuple[str, ...]:
-    return traits.backends if traits.bf16_backends is None else traits.bf16_backends
-
-
 def is_bayer(x: torch.Tensor) -> bool:
     """A demosaic input (N, 6, H, W: mosaic, R, G, B, valid, space) whose colour sites repeat every 2
     pixels and whose holes are sparse."""
@@ -86,7 +82,7 @@ class PatternSwitch(nn.Module):
             dtypes=tuple(d for d in a.dtypes if d in b.dtypes),
             period=lcm(a.period, b.period),
             backends=tuple(k for k in a.backends if k in b.backends) or ("torch",),
-            bf16_backends=tuple(k for k in _bf16(a) if k in _bf16(b)) or ("torch",),
+            bf16_backends=tuple(k for k in a.preferred("bf16") if k in b.preferred("bf16")) or ("torch",),
             cpu_tile=min(a.cpu_tile, b.cpu_tile),
         )
 

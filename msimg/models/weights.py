@@ -126,7 +126,7 @@ class ModelSpec:
             memory_per_pixel=traits.memory_per_pixel,
             period=traits.period,
             backends=traits.backends,
-            bf16_backends=traits.bf16_backends,
+            bf16_backends=traits.preferred("bf16"),
             cpu_tile=traits.cpu_tile,
         )
 
