@@ -5,7 +5,8 @@ capacity between them; the same network trained on to Bayer alone gains on Bayer
 So Bayer mosaics, whose colour filter repeats every 2 pixels, go to the Bayer network unless holes are
 dense (a `--mask` layout: that network saw scattered defects only), and everything else to the general
 one. The choice is read from the site channels of each window; every window of an image has the same
-layout, so all take the same network and tiles agree.
+layout, so all take the same network and tiles agree. The general network runs each Quad-Bayer window in
+the turn of the frame where its holes sit most as HybridEVS's do (`orientation`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 from torch import nn
 
 from msimg.models.descriptor import Traits
+from msimg.models.orientation import run_oriented
 
 # the share of holes up to which a Bayer window still goes to the Bayer network: its training frames held
 # up to 0.2 % marked defects and 0.2 % stuck pixels; a hole layout holds several percent
@@ -56,6 +58,7 @@ class PatternSwitch(nn.Module):
         self.config = PatternSwitchConfig(bayer, general)
         self.bayer = build_module(shipped_spec(bayer))
         self.general = build_module(shipped_spec(general))
+        self.multiple = PatternSwitch.describe(bayer=bayer, general=general).multiple_of
 
     @staticmethod
     def parts(**config: Any) -> tuple[str, ...]:
@@ -87,7 +90,7 @@ class PatternSwitch(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.bayer if is_bayer(x) else self.general)(x)
+        return self.bayer(x) if is_bayer(x) else run_oriented(self.general, x, self.multiple)
 
     def config_dict(self) -> dict[str, Any]:
         return {"bayer": self.config.bayer, "general": self.config.general}

@@ -227,6 +227,29 @@ def random_holes(height: int, width: int, gen: torch.Generator, max_share: float
     return cfa.repeat((torch.rand(period, period, generator=gen) < share).numpy(), height, width)
 
 
+def cell_holes(height: int, width: int, gen: torch.Generator) -> np.ndarray:
+    """A hole layout as hybrid event sensors make them: in a tile of period 4 or 8, 2x2 cells (a
+    Quad-Bayer colour quad, a Bayer cell) each lose at most one pixel, with a chance drawn from 0.25-1,
+    at one place shared by every cell or at a place of each cell's own; the cells are all of them, or a
+    checkerboard of them (HybridEVS takes its event pixels from the red and blue quads), either colour of
+    the checkerboard. Repeated over (height, width); True = missing."""
+    from msimg.ops import cfa
+
+    period = 4 if torch.rand(1, generator=gen).item() < 0.5 else 8
+    cells = period // 2
+    ii, jj = np.meshgrid(np.arange(cells), np.arange(cells), indexing="ij")
+    which = int(torch.randint(0, 3, (1,), generator=gen))
+    eligible = np.ones((cells, cells), dtype=bool) if which == 0 else (ii + jj) % 2 == which - 1
+    chance = 0.25 + 0.75 * torch.rand(1, generator=gen).item()
+    chosen = eligible & (torch.rand(cells, cells, generator=gen) < chance).numpy()
+    shared = torch.rand(1, generator=gen).item() < 0.5
+    place = torch.randint(0, 2, (1, 1, 2) if shared else (cells, cells, 2), generator=gen).numpy()
+    place = np.broadcast_to(place, (cells, cells, 2))
+    tile = np.zeros((period, period), dtype=bool)
+    tile[2 * ii[chosen] + place[chosen][:, 0], 2 * jj[chosen] + place[chosen][:, 1]] = True
+    return cfa.repeat(tile, height, width)
+
+
 def scattered(height: int, width: int, rate: float, gen: torch.Generator) -> np.ndarray:
     """Isolated pixels at `rate` (defects scattered over a sensor); True = hit."""
     return (torch.rand(height, width, generator=gen) < rate).numpy()

@@ -5,6 +5,8 @@ at odd sizes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -245,3 +247,64 @@ def test_the_shipped_switch_runs_each_layout_on_its_network() -> None:
     bayer, general = (load_model(shipped_spec(parts[k]), torch.device("cpu")) for k in ("bayer", "general"))
     x = model_input(rgb, "bayer-rggb", space=1.0)
     assert not torch.equal(run_tiled(bayer, x, tile=0), run_tiled(general, x, tile=0))  # two networks
+
+
+def _quad_tile(*holes: tuple[int, int]) -> np.ndarray:
+    tile = np.zeros((8, 8), dtype=bool)
+    for r, c in holes:
+        tile[r::4, c::4] = True
+    return tile
+
+
+def test_a_turn_puts_a_users_layout_where_hybridevs_has_its_holes() -> None:
+    """HybridEVS's layout (with or without extra holes) runs as it is; the same holes at the other corner
+    of their quads run turned half a turn, where they land exactly on HybridEVS's sites once the pattern
+    is back in phase (checked here by turning the mosaic's own layout with numpy)."""
+    from msimg.models.orientation import best_turn
+
+    events = cfa.repeat(cfa.holes("quad-bayer-evs"), 8, 8)
+    assert best_turn(torch.from_numpy(events))[:2] == (0, False)
+    assert best_turn(torch.from_numpy(events | _quad_tile((0, 2))))[:2] == (0, False)
+    corner = _quad_tile((0, 0), (2, 2))
+    k, flip, dy, dx = best_turn(torch.from_numpy(corner))
+    assert (k, flip) != (0, False)
+    colours = cfa.repeat(cfa.layout("quad-bayer"), 16, 16)
+    turned = np.rot90(colours, k)
+    turned = turned.T if flip else turned
+    assert np.array_equal(np.roll(turned, (dy, dx), axis=(0, 1))[:8, :8], colours[:8, :8])  # in phase
+    holes = np.rot90(cfa.repeat(corner, 16, 16), k)
+    holes = holes.T if flip else holes
+    assert np.array_equal(np.roll(holes, (dy, dx), axis=(0, 1))[:8, :8], events)
+
+
+@pytest.mark.slow
+def test_the_shipped_switch_runs_a_moved_layout_as_well_as_hybridevs_and_tiles_agree() -> None:
+    """`--method net` on a photo with HybridEVS's holes moved to the other corner of their quads: about
+    as good as on HybridEVS's own layout, better than the general network run as it is, and the same
+    tiled as whole (the turned windows keep one attention grid)."""
+    from msimg.engine.device import load_model
+    from msimg.io.read import read_image
+    from msimg.models.weights import load_manifest, shipped_spec
+    from msimg.tasks.demosaic.options import METHODS
+
+    if METHODS["net"] not in load_manifest():
+        pytest.skip("no shipped demosaic network")
+    switch = load_model(shipped_spec(METHODS["net"]), torch.device("cpu"))
+    general = load_model(
+        shipped_spec(load_manifest()[METHODS["net"]]["config"]["general"]), torch.device("cpu")
+    )
+    rgb = read_image(Path(__file__).parents[2] / "samples" / "chelsea.png").pixels[:200, 100:332]
+    rgb = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255
+    own = model_input(rgb, "quad-bayer-evs", space=1.0)
+    moved = model_input(rgb, "quad-bayer", space=1.0)
+    moved[:, 4] = torch.from_numpy(~cfa.repeat(_quad_tile((0, 0), (2, 2)), *rgb.shape[2:])).float()
+    moved[:, 0] *= moved[:, 4]
+    score = {
+        name: psnr(run_tiled(model, x, tile=0).clamp(0, 1), rgb)
+        for name, model, x in (("own", switch, own), ("moved", switch, moved), ("as is", general, moved))
+    }
+    assert score["moved"] > score["own"] - 0.4 and score["moved"] > score["as is"] + 0.8, score
+    whole = run_tiled(switch, moved, tile=0)
+    for tile in (64, 96):
+        tiled = run_tiled(switch, moved, tile=tile, overlap=16, batch=2)
+        assert (tiled - whole).abs().max().item() < 1 / 255, tile

@@ -250,6 +250,62 @@ def test_demosaic_objective_teaches_spaces_and_hole_layouts() -> None:
     assert objective.present(out, cases[2][1][..., :1, :1]).max() == 0.2  # sRGB output taken as it is
 
 
+def test_cell_layouts_lose_at_most_one_pixel_per_cell() -> None:
+    """Event-sensor layouts: at most one hole in each 2x2 cell, repeating every 4 or 8 pixels, in all
+    cells or a checkerboard of them, at one shared place or at each cell's own."""
+    from msimg.train.degrade import cell_holes
+
+    gen = torch.Generator().manual_seed(3)
+    periods, places = set(), set()
+    for _ in range(200):
+        holes = cell_holes(24, 16, gen)
+        assert holes.shape == (24, 16)
+        per_cell = holes.reshape(12, 2, 8, 2).sum(axis=(1, 3))
+        assert per_cell.max() <= 1
+        periods.add(4 if np.array_equal(holes[:4, :4], holes[4:8, 4:8]) else 8)
+        assert np.array_equal(holes[:8], holes[8:16]) and np.array_equal(holes[:, :8], holes[:, 8:])
+        rows, cols = np.nonzero(holes[:8, :8])
+        places.add(len(set(zip(rows % 2, cols % 2, strict=True))))
+    assert periods == {4, 8} and {1, 2, 3, 4} <= places  # shared places and each cell's own
+
+
+def test_bench_layouts_hold_the_colours_they_are_named_for() -> None:
+    from msimg.ops import cfa
+    from msimg.tasks.demosaic.training import corner_tile, period8_rgb_tile, period8_tile
+
+    quad = cfa.repeat(cfa.layout("quad-bayer"), 8, 8)
+    colours = {
+        name: np.bincount(quad[cfa.repeat(t(), 8, 8)], minlength=3).tolist()
+        for name, t in (("rb", period8_tile), ("rgb", period8_rgb_tile), ("corner", corner_tile))
+    }
+    assert colours == {"rb": [4, 0, 4], "rgb": [2, 4, 2], "corner": [4, 0, 4]}
+    assert not np.array_equal(cfa.repeat(corner_tile(), 4, 4), cfa.holes("quad-bayer-evs"))
+
+
+def test_demosaic_layouts_recipe_draws_cell_layouts_and_validates_on_unseen_ones() -> None:
+    from msimg.ops import cfa
+    from msimg.tasks.demosaic.training import DemosaicObjective
+
+    photo_ = torch.from_numpy(photo(64, 64)).permute(2, 0, 1)[None].float() / 255
+    extra = {**RECIPES["demosaic-swin-layouts"].extra, "noiseless_fraction": 1.0, "marked_defects": 0.0}
+    hybrid = torch.from_numpy(cfa.repeat(cfa.holes("quad-bayer-evs"), 32, 32))
+
+    def cell_like(share: float) -> int:
+        """Frames whose holes are at most one per 2x2 cell and not HybridEVS's own."""
+        objective = DemosaicObjective(**{**extra, "cell_layouts": share})
+        x, _ = objective.degrade(photo_[..., :32, :32].repeat(256, 1, 1, 1), torch.Generator().manual_seed(2))
+        holes = x[:, 4] == 0
+        per_cell = torch.nn.functional.avg_pool2d(holes[:, None].float(), 2).flatten(1).amax(dim=1) * 4
+        own = (holes == hybrid).flatten(1).all(dim=1)
+        return int(((per_cell == 1) & ~own).sum())
+
+    assert cell_like(0.0) + 20 < cell_like(0.5) < cell_like(1.0) - 20
+    cases = DemosaicObjective(**extra).validation_cases(photo_, 0)
+    assert [c[0] for c in cases][-3:] == ["srgb_p8", "srgb_p8rgb", "srgb_corner"]
+    before = DemosaicObjective(**RECIPES["demosaic-swin"].extra).validation_cases(photo_, 0)
+    assert before[-1][0] == "srgb_p8"  # the recipes before it validate as they did
+
+
 def test_warm_start_grows_input_channels(tmp_path: Path) -> None:
     """A model that gained an input channel (the demosaic space) starts as the one it grew from."""
     from msimg.models.swin_demosaic import SwinDemosaic

@@ -118,15 +118,19 @@ def bayer_peer(method: str) -> ImageFn:
 
 def bench_layouts() -> dict[str, np.ndarray | None]:
     """Hole layouts of the benchmark: name -> one period of the mask (None: the pattern's own). The
-    HybridEVS default, two green sites per 4x4 tile, and 1 site in 8 of period 8."""
-    from msimg.tasks.demosaic.training import period8_tile
+    HybridEVS default; its event pixels moved to the other corner of their quads; two green sites per 4x4
+    tile; and two of 1 site in 8 of period 8, one at red and blue sites only, one at all three colours (the
+    kind issue 32 names)."""
+    from msimg.tasks.demosaic.training import corner_tile, period8_rgb_tile, period8_tile
 
     green = np.zeros((4, 4), dtype=bool)
     green[0, 3] = green[2, 1] = True
     return {
         "HybridEVS (1,1),(3,3)": None,
+        "corner (0,0),(2,2)": corner_tile(),
         "green (0,3),(2,1)": green,
-        "period 8, 1 in 8": period8_tile(),
+        "period 8, 1 in 8, R B": period8_tile(),
+        "period 8, 1 in 8, R G B": period8_rgb_tile(),
     }
 
 
@@ -180,15 +184,17 @@ def bench(limit: int | None, peers: bool) -> str:
     cases = [
         ("linear", "bayer-rggb", "none", 0.0, 0.0),
         ("linear", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", 0.0, 0.0),
-        ("linear", "quad-bayer", "period 8, 1 in 8", 0.0, 0.0),
+        ("linear", "quad-bayer", "period 8, 1 in 8, R G B", 0.0, 0.0),
         ("srgb", "bayer-rggb", "none", 0.0, 0.0),
         ("srgb", "bayer-rggb", "none", NOISY, 0.0),
         ("srgb", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", 0.0, 0.0),
         ("srgb", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", NOISY, 0.0),
         ("srgb", "quad-bayer-evs", "HybridEVS (1,1),(3,3)", 0.0, 0.001),
+        ("srgb", "quad-bayer", "corner (0,0),(2,2)", 0.0, 0.0),
         ("srgb", "quad-bayer", "green (0,3),(2,1)", 0.0, 0.0),
-        ("srgb", "quad-bayer", "period 8, 1 in 8", 0.0, 0.0),
-        ("srgb", "quad-bayer", "period 8, 1 in 8", NOISY, 0.0),
+        ("srgb", "quad-bayer", "period 8, 1 in 8, R B", 0.0, 0.0),
+        ("srgb", "quad-bayer", "period 8, 1 in 8, R G B", 0.0, 0.0),
+        ("srgb", "quad-bayer", "period 8, 1 in 8, R G B", NOISY, 0.0),
     ]
     for k, (space, pattern, holes_name, noise, stuck) in enumerate(cases):
         tile = layouts.get(holes_name)

@@ -110,7 +110,8 @@ class DemosaicOptions:
     mask: Path | None = option(
         None,
         "PNG/.npy of missing pixels (non-zero): one period of the layout (up to 64x64, from the top-left "
-        "pixel) or the frame's size. See --mask-mode.",
+        "pixel) or the frame's size. See --mask-mode. The network runs a Quad-Bayer layout turned to where "
+        "its holes sit most as HybridEVS's do, and turns the result back.",
         panel=RAW,
     )
     mask_mode: str = option(

@@ -1,0 +1,93 @@
+"""Running a Quad-Bayer network in the turn of the frame where a user's hole layout looks like HybridEVS's.
+
+A network trained mostly on one event-pixel layout learns where those holes sit in their quads: the same
+network scored 1.5-1.7 dB lower on HybridEVS's layout moved to the other corner of the quads, which holds
+the same pixels of each colour, and more training on such layouts lifted both alike (BENCHMARKS.md). A
+quarter turn or a flip of the frame moves every hole to another place in its quad and leaves each colour
+where it was, the pattern back in phase after a shift of two pixels; so the network runs on the turn that
+puts the most holes where HybridEVS has its own, and the result is turned back. HybridEVS's own layout,
+and any layout no turn improves, run as they are.
+
+The turn is chosen from the window's periodic layout (the majority of each site of a period of 8), so
+scattered defects, which differ from window to window, cannot make two windows of one image choose
+differently. Windows start at multiples of the model's `multiple_of`, so padding the turned window by that
+much keeps its attention windows on one grid for every tile.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from msimg.models.classic_demosaic import phase_pad
+from msimg.ops import cfa
+
+TILE = 8  # the layout period looked at: HybridEVS's 4 and the users' layouts of 8
+_QUAD = torch.from_numpy(cfa.repeat(cfa.layout("quad-bayer"), TILE, TILE))
+_EVENTS = torch.from_numpy(cfa.repeat(cfa.holes("quad-bayer-evs"), TILE, TILE))
+_PLACES = torch.from_numpy(
+    cfa.repeat(cfa.holes("quad-bayer-evs")[:2, :2], TILE, TILE)
+)  # HybridEVS's place in a quad
+TURNS = [(k, flip) for flip in (False, True) for k in range(4)]  # the identity first: it wins ties
+
+
+def _turn(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
+    x = torch.rot90(x, k, dims=(-2, -1))
+    return x.transpose(-2, -1) if flip else x
+
+
+def _unturn(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
+    x = x.transpose(-2, -1) if flip else x
+    return torch.rot90(x, -k, dims=(-2, -1))
+
+
+def _in_phase(turned: torch.Tensor) -> tuple[int, int]:
+    """The rows and columns to put before a turned Quad-Bayer tile to bring it back to the pattern."""
+    for dy in range(cfa.PERIOD):
+        for dx in range(cfa.PERIOD):
+            if torch.equal(torch.roll(turned, (dy, dx), dims=(0, 1)), _QUAD):
+                return dy, dx
+    raise AssertionError("a turn of Quad-Bayer is Quad-Bayer shifted")  # the pattern's symmetry
+
+
+def layout_tile(x: torch.Tensor) -> torch.Tensor | None:
+    """The periodic hole layout of a demosaic input window (N, 6, H, W) as a (TILE, TILE) bool tile, None
+    when the window is not Quad-Bayer or not a whole number of tiles."""
+    h, w = x.shape[-2:]
+    sites = x[0, 1:4, :TILE, :TILE].argmax(dim=0)
+    if h % TILE or w % TILE or h < TILE or w < TILE or not torch.equal(sites, _QUAD.to(sites.device)):
+        return None
+    holes = (x[0, 4] == 0).float().reshape(h // TILE, TILE, w // TILE, TILE)
+    return holes.mean(dim=(0, 2)).cpu() > 0.5
+
+
+def best_turn(tile: torch.Tensor) -> tuple[int, bool, int, int]:
+    """(quarter turns, transposed, rows, columns to shift) of the turn that puts the most holes of `tile`
+    at HybridEVS's sites, then at its place in a quad; the identity unless another puts strictly more
+    there."""
+    best, chosen = -1, (0, False, 0, 0)
+    for k, flip in TURNS:
+        dy, dx = _in_phase(_turn(_QUAD, k, flip))
+        moved = torch.roll(_turn(tile, k, flip), (dy, dx), dims=(0, 1))
+        # holes at HybridEVS's sites first; then, for holes at sites it has none at (green), at its place in
+        # the quad, which the network also learned
+        hits = (len(_EVENTS) ** 2 + 1) * int((moved & _EVENTS).sum()) + int((moved & _PLACES).sum())
+        if hits > best:
+            best, chosen = hits, (k, flip, dy, dx)
+    return chosen
+
+
+def run_oriented(net: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """`net` on a window `x`, in the turn `best_turn` picks for the window's layout; `multiple` is the
+    model's `multiple_of`."""
+    tile = layout_tile(x)
+    k, flip, dy, dx = (0, False, 0, 0) if tile is None else best_turn(tile)
+    if (k, flip) == (0, False):
+        return net(x)
+    turned = _turn(x, k, flip)
+    h, w = turned.shape[-2:]
+    # dy rows before (the pattern back in phase), multiple - dy after: one attention grid for every window
+    padded = phase_pad(turned, multiple)[..., multiple - dy :, multiple - dx :][
+        ..., : h + multiple, : w + multiple
+    ]
+    return _unturn(net(padded)[..., dy : dy + h, dx : dx + w], k, flip)
