@@ -5,8 +5,8 @@ network scored 1.5-1.7 dB lower on HybridEVS's layout moved to the other corner 
 the same pixels of each colour, and more training on such layouts lifted both alike (BENCHMARKS.md). A
 quarter turn or a flip of the frame moves every hole to another place in its quad and leaves each colour
 where it was, the pattern back in phase after a shift of two pixels; so the network runs on the turn that
-puts the most holes where HybridEVS has its own, and the result is turned back. HybridEVS's own layout,
-and any layout no turn improves, run as they are.
+puts the most holes where HybridEVS has its own, and the result is turned back (on each of the turns that
+tie, averaged). HybridEVS's own layout, and any layout no turn improves, run as they are.
 
 The turn is chosen from the window's periodic layout (the majority of each site of a period of 8), so
 scattered defects, which differ from window to window, cannot make two windows of one image choose
@@ -61,33 +61,45 @@ def layout_tile(x: torch.Tensor) -> torch.Tensor | None:
     return holes.mean(dim=(0, 2)).cpu() > 0.5
 
 
-def best_turn(tile: torch.Tensor) -> tuple[int, bool, int, int]:
-    """(quarter turns, transposed, rows, columns to shift) of the turn that puts the most holes of `tile`
-    at HybridEVS's sites, then at its place in a quad; the identity unless another puts strictly more
-    there."""
-    best, chosen = -1, (0, False, 0, 0)
+Turn = tuple[int, bool, int, int]  # quarter turns, transposed, rows and columns to shift back into phase
+
+
+def best_turns(tile: torch.Tensor) -> list[Turn]:
+    """The turns that put the most holes of `tile` at HybridEVS's sites, then at its place in a quad; the
+    identity alone unless another puts strictly more there. Turns that tie put different holes on those
+    sites (a layout of period 8 can have half its holes there one way, the other half another way), so
+    each is a view the network reads well and `run_oriented` averages them; a transposed turn is left out,
+    as it puts the same holes there as the turn it transposes."""
+    scored = []
     for k, flip in TURNS:
         dy, dx = _in_phase(_turn(_QUAD, k, flip))
         moved = torch.roll(_turn(tile, k, flip), (dy, dx), dims=(0, 1))
         # holes at HybridEVS's sites first; then, for holes at sites it has none at (green), at its place in
         # the quad, which the network also learned
         hits = (len(_EVENTS) ** 2 + 1) * int((moved & _EVENTS).sum()) + int((moved & _PLACES).sum())
-        if hits > best:
-            best, chosen = hits, (k, flip, dy, dx)
-    return chosen
+        scored.append((hits, (k, flip, dy, dx)))
+    top = max(hits for hits, _ in scored)
+    if scored[0][0] == top:
+        return [scored[0][1]]
+    tied = [turn for hits, turn in scored if hits == top]
+    return [turn for turn in tied if not turn[1]] or tied[:1]
 
 
 def run_oriented(net: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """`net` on a window `x`, in the turn `best_turn` picks for the window's layout; `multiple` is the
-    model's `multiple_of`."""
+    """`net` on a window `x`, in the turns `best_turns` picks for the window's layout, averaged;
+    `multiple` is the model's `multiple_of`."""
     tile = layout_tile(x)
-    k, flip, dy, dx = (0, False, 0, 0) if tile is None else best_turn(tile)
-    if (k, flip) == (0, False):
+    turns = [(0, False, 0, 0)] if tile is None else best_turns(tile)
+    if turns == [(0, False, 0, 0)]:
         return net(x)
-    turned = _turn(x, k, flip)
-    h, w = turned.shape[-2:]
-    # dy rows before (the pattern back in phase), multiple - dy after: one attention grid for every window
-    padded = phase_pad(turned, multiple)[..., multiple - dy :, multiple - dx :][
-        ..., : h + multiple, : w + multiple
-    ]
-    return _unturn(net(padded)[..., dy : dy + h, dx : dx + w], k, flip)
+    total = None
+    for k, flip, dy, dx in turns:
+        turned = _turn(x, k, flip)
+        h, w = turned.shape[-2:]
+        # dy rows before (the pattern back in phase), multiple - dy after: one attention grid for every window
+        padded = phase_pad(turned, multiple)[..., multiple - dy :, multiple - dx :][
+            ..., : h + multiple, : w + multiple
+        ]
+        out = _unturn(net(padded)[..., dy : dy + h, dx : dx + w], k, flip)
+        total = out if total is None else total + out
+    return total / len(turns)

@@ -256,25 +256,49 @@ def _quad_tile(*holes: tuple[int, int]) -> np.ndarray:
     return tile
 
 
+def _turned(a: np.ndarray, k: int, flip: bool, dy: int, dx: int) -> np.ndarray:
+    """`a` (16x16 or larger, periodic) as numpy sees the turn: rotated, transposed, shifted into phase."""
+    a = np.rot90(a, k)
+    return np.roll(a.T if flip else a, (dy, dx), axis=(0, 1))[:8, :8]
+
+
 def test_a_turn_puts_a_users_layout_where_hybridevs_has_its_holes() -> None:
     """HybridEVS's layout (with or without extra holes) runs as it is; the same holes at the other corner
     of their quads run turned half a turn, where they land exactly on HybridEVS's sites once the pattern
     is back in phase (checked here by turning the mosaic's own layout with numpy)."""
-    from msimg.models.orientation import best_turn
+    from msimg.models.orientation import best_turns
 
     events = cfa.repeat(cfa.holes("quad-bayer-evs"), 8, 8)
-    assert best_turn(torch.from_numpy(events))[:2] == (0, False)
-    assert best_turn(torch.from_numpy(events | _quad_tile((0, 2))))[:2] == (0, False)
+    assert best_turns(torch.from_numpy(events)) == [(0, False, 0, 0)]
+    assert best_turns(torch.from_numpy(events | _quad_tile((0, 2)))) == [(0, False, 0, 0)]
     corner = _quad_tile((0, 0), (2, 2))
-    k, flip, dy, dx = best_turn(torch.from_numpy(corner))
-    assert (k, flip) != (0, False)
+    [turn] = best_turns(torch.from_numpy(corner))
     colours = cfa.repeat(cfa.layout("quad-bayer"), 16, 16)
-    turned = np.rot90(colours, k)
-    turned = turned.T if flip else turned
-    assert np.array_equal(np.roll(turned, (dy, dx), axis=(0, 1))[:8, :8], colours[:8, :8])  # in phase
-    holes = np.rot90(cfa.repeat(corner, 16, 16), k)
-    holes = holes.T if flip else holes
-    assert np.array_equal(np.roll(holes, (dy, dx), axis=(0, 1))[:8, :8], events)
+    assert turn[:2] != (0, False) and np.array_equal(_turned(colours, *turn), colours[:8, :8])  # in phase
+    assert np.array_equal(_turned(cfa.repeat(corner, 16, 16), *turn), events)
+
+
+def test_tied_turns_each_put_other_holes_on_hybridevs_sites() -> None:
+    """Period 8 with one hole in each red and blue quad, at (0,1) and (1,0) of the quads by turns: one
+    quarter turn puts half the holes on HybridEVS's sites, the opposite one the other half, so both run
+    and every hole is where the network learned holes in one of them."""
+    from msimg.models.orientation import best_turns
+
+    tile = np.zeros((8, 8), dtype=bool)
+    tile[np.arange(8), (3 * np.arange(8) + 1) % 8] = True
+    turns = best_turns(torch.from_numpy(tile))
+    assert len(turns) == 2 and not any(flip for _, flip, _, _ in turns)
+    events = cfa.repeat(cfa.holes("quad-bayer-evs"), 8, 8)
+    seen = np.zeros((16, 16), dtype=bool)
+    for k, flip, dy, dx in turns:
+        landed = _turned(cfa.repeat(tile, 16, 16), k, flip, dy, dx) & events
+        assert landed.sum() == 4
+        # back to the layout's own places: mark which of its holes landed
+        marks = np.zeros((16, 16), dtype=bool)
+        marks[:8, :8] = landed
+        marks = np.roll(marks, (-dy, -dx), axis=(0, 1))
+        seen |= np.rot90(marks.T if flip else marks, -k)
+    assert np.array_equal(cfa.repeat(seen[:8, :8] | seen[8:, 8:] | seen[:8, 8:] | seen[8:, :8], 8, 8), tile)
 
 
 @pytest.mark.slow
