@@ -1,8 +1,8 @@
 """Running a Quad-Bayer network in the turn of the frame where a user's hole layout looks like HybridEVS's.
 
 A network trained mostly on one event-pixel layout learns where those holes sit in their quads: the same
-network scored 1.5-1.7 dB lower on HybridEVS's layout moved to the other corner of the quads, which holds
-the same pixels of each colour, and more training on such layouts lifted both alike (BENCHMARKS.md). A
+network did markedly worse on HybridEVS's layout moved to the other corner of the quads, which holds the
+same pixels of each colour, and more training on such layouts lifted both alike (BENCHMARKS.md). A
 quarter turn or a flip of the frame moves every hole to another place in its quad and leaves each colour
 where it was, the pattern back in phase after a shift of two pixels; so the network runs on the turn that
 puts the most holes where HybridEVS has its own, and the result is turned back (on each of the turns that
@@ -25,9 +25,8 @@ from msimg.ops import cfa
 TILE = 8  # the layout period looked at: HybridEVS's 4 and the users' layouts of 8
 _QUAD = torch.from_numpy(cfa.repeat(cfa.layout("quad-bayer"), TILE, TILE))
 _EVENTS = torch.from_numpy(cfa.repeat(cfa.holes("quad-bayer-evs"), TILE, TILE))
-_PLACES = torch.from_numpy(
-    cfa.repeat(cfa.holes("quad-bayer-evs")[:2, :2], TILE, TILE)
-)  # HybridEVS's place in a quad
+# HybridEVS's place in a quad, at every quad
+_PLACES = torch.from_numpy(cfa.repeat(cfa.holes("quad-bayer-evs")[:2, :2], TILE, TILE))
 TURNS = [(k, flip) for flip in (False, True) for k in range(4)]  # the identity first: it wins ties
 
 

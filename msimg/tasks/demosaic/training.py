@@ -290,10 +290,11 @@ RECIPES["demosaic-swin-quad"] = _specialised(
 )
 
 # Demosaic for every layout but Bayer's, second round: hybrid event sensors other than the MIPI one place
-# their event pixels elsewhere in the quads, and a user's `--mask` says where. HybridEVS's layout moved to the
-# other corner of its quads lost 1.5 dB against the layout itself with `demosaic-swin-quad` (the same pixels
-# per colour, so no less to go on: the network had learned where HybridEVS puts them). Half the random layouts
-# now lose at most one pixel per 2x2 cell, at shared or per-cell places, in all cells or a checkerboard.
+# their event pixels elsewhere in the quads, and a user's `--mask` says where. HybridEVS's layout moved to
+# the other corner of its quads did markedly worse than the layout itself with `demosaic-swin-quad` (the
+# same pixels per colour, so no less to go on: the network had learned where HybridEVS puts them). Half the
+# random layouts now lose at most one pixel per 2x2 cell, at shared or per-cell places, in all cells or a
+# checkerboard.
 RECIPES["demosaic-swin-layouts"] = replace(
     RECIPES["demosaic-swin-quad"],
     name="demosaic-swin-layouts",
