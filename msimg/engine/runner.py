@@ -15,6 +15,7 @@ import torch
 from msimg.engine.tiling import Span, blend_weights, spans
 from msimg.errors import ModelError
 from msimg.models.descriptor import LoadedModel
+from msimg.ops.dihedral import turn, unturn
 
 MIN_TILE = 32
 
@@ -78,10 +79,8 @@ def _forward_ensemble(model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     """The x8 self-ensemble (Lim et al. 2017, EDSR) on one batch of tiles: each transform undone."""
     total = None
     for k in range(4):
-        for flip in (False, True):
-            t = torch.rot90(x, k, (2, 3))
-            y = _forward(model, torch.flip(t, (3,)) if flip else t)
-            y = torch.rot90(torch.flip(y, (3,)) if flip else y, -k, (2, 3))
+        for mirror in (False, True):
+            y = unturn(_forward(model, turn(x, k, mirror)), k, mirror)
             total = y if total is None else total + y
     return total / 8
 

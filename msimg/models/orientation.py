@@ -21,32 +21,27 @@ from torch import nn
 
 from msimg.models.classic_demosaic import phase_pad
 from msimg.ops import cfa
+from msimg.ops.dihedral import TURNS, turn, unturn
 
 TILE = 8  # the layout period looked at: HybridEVS's 4 and the users' layouts of 8
 _QUAD = torch.from_numpy(cfa.repeat(cfa.layout("quad-bayer"), TILE, TILE))
 _EVENTS = torch.from_numpy(cfa.repeat(cfa.holes("quad-bayer-evs"), TILE, TILE))
 # HybridEVS's place in a quad, at every quad
 _PLACES = torch.from_numpy(cfa.repeat(cfa.holes("quad-bayer-evs")[:2, :2], TILE, TILE))
-TURNS = [(k, flip) for flip in (False, True) for k in range(4)]  # the identity first: it wins ties
+Turn = tuple[int, bool, int, int]  # quarter turns, mirrored, rows and columns to shift back into phase
 
 
-def _turn(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
-    x = torch.rot90(x, k, dims=(-2, -1))
-    return x.transpose(-2, -1) if flip else x
-
-
-def _unturn(x: torch.Tensor, k: int, flip: bool) -> torch.Tensor:
-    x = x.transpose(-2, -1) if flip else x
-    return torch.rot90(x, -k, dims=(-2, -1))
-
-
-def _in_phase(turned: torch.Tensor) -> tuple[int, int]:
-    """The rows and columns to put before a turned Quad-Bayer tile to bring it back to the pattern."""
+def _in_phase(k: int, mirror: bool) -> Turn:
+    """A turn with the rows and columns to put before the turned pattern to bring it back into phase."""
+    turned = turn(_QUAD, k, mirror)
     for dy in range(cfa.PERIOD):
         for dx in range(cfa.PERIOD):
             if torch.equal(torch.roll(turned, (dy, dx), dims=(0, 1)), _QUAD):
-                return dy, dx
+                return k, mirror, dy, dx
     raise AssertionError("a turn of Quad-Bayer is Quad-Bayer shifted")  # the pattern's symmetry
+
+
+_PHASED = [_in_phase(k, mirror) for k, mirror in TURNS]  # the identity first: it wins ties
 
 
 def layout_tile(x: torch.Tensor) -> torch.Tensor | None:
@@ -60,28 +55,25 @@ def layout_tile(x: torch.Tensor) -> torch.Tensor | None:
     return holes.mean(dim=(0, 2)).cpu() > 0.5
 
 
-Turn = tuple[int, bool, int, int]  # quarter turns, transposed, rows and columns to shift back into phase
-
-
 def best_turns(tile: torch.Tensor) -> list[Turn]:
     """The turns that put the most holes of `tile` at HybridEVS's sites, then at its place in a quad; the
     identity alone unless another puts strictly more there. Turns that tie put different holes on those
     sites (a layout of period 8 can have half its holes there one way, the other half another way), so
-    each is a view the network reads well and `run_oriented` averages them; a transposed turn is left out,
-    as it puts the same holes there as the turn it transposes."""
+    each is a view the network reads well and `run_oriented` averages them; mirrored turns are left out,
+    as HybridEVS's layout is its own mirror image across the diagonal, so each puts the same holes there
+    as one of the plain turns."""
     scored = []
-    for k, flip in TURNS:
-        dy, dx = _in_phase(_turn(_QUAD, k, flip))
-        moved = torch.roll(_turn(tile, k, flip), (dy, dx), dims=(0, 1))
+    for k, mirror, dy, dx in _PHASED:
+        moved = torch.roll(turn(tile, k, mirror), (dy, dx), dims=(0, 1))
         # holes at HybridEVS's sites first; then, for holes at sites it has none at (green), at its place in
         # the quad, which the network also learned
         hits = (len(_EVENTS) ** 2 + 1) * int((moved & _EVENTS).sum()) + int((moved & _PLACES).sum())
-        scored.append((hits, (k, flip, dy, dx)))
+        scored.append((hits, (k, mirror, dy, dx)))
     top = max(hits for hits, _ in scored)
     if scored[0][0] == top:
         return [scored[0][1]]
-    tied = [turn for hits, turn in scored if hits == top]
-    return [turn for turn in tied if not turn[1]] or tied[:1]
+    tied = [chosen for hits, chosen in scored if hits == top]
+    return [chosen for chosen in tied if not chosen[1]] or tied[:1]
 
 
 def run_oriented(net: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -92,13 +84,13 @@ def run_oriented(net: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor
     if turns == [(0, False, 0, 0)]:
         return net(x)
     total = None
-    for k, flip, dy, dx in turns:
-        turned = _turn(x, k, flip)
+    for k, mirror, dy, dx in turns:
+        turned = turn(x, k, mirror)
         h, w = turned.shape[-2:]
         # dy rows before (the pattern back in phase), multiple - dy after: one attention grid for every window
         padded = phase_pad(turned, multiple)[..., multiple - dy :, multiple - dx :][
             ..., : h + multiple, : w + multiple
         ]
-        out = _unturn(net(padded)[..., dy : dy + h, dx : dx + w], k, flip)
+        out = unturn(net(padded)[..., dy : dy + h, dx : dx + w], k, mirror)
         total = out if total is None else total + out
     return total / len(turns)

@@ -256,10 +256,10 @@ def _quad_tile(*holes: tuple[int, int]) -> np.ndarray:
     return tile
 
 
-def _turned(a: np.ndarray, k: int, flip: bool, dy: int, dx: int) -> np.ndarray:
-    """`a` (16x16 or larger, periodic) as numpy sees the turn: rotated, transposed, shifted into phase."""
+def _turned(a: np.ndarray, k: int, mirror: bool, dy: int, dx: int) -> np.ndarray:
+    """`a` (16x16 or larger, periodic) as numpy sees the turn: rotated, mirrored, shifted into phase."""
     a = np.rot90(a, k)
-    return np.roll(a.T if flip else a, (dy, dx), axis=(0, 1))[:8, :8]
+    return np.roll(a[:, ::-1] if mirror else a, (dy, dx), axis=(0, 1))[:8, :8]
 
 
 def test_a_turn_puts_a_users_layout_where_hybridevs_has_its_holes() -> None:
@@ -297,7 +297,7 @@ def test_tied_turns_each_put_other_holes_on_hybridevs_sites() -> None:
         marks = np.zeros((16, 16), dtype=bool)
         marks[:8, :8] = landed
         marks = np.roll(marks, (-dy, -dx), axis=(0, 1))
-        seen |= np.rot90(marks.T if flip else marks, -k)
+        seen |= np.rot90(marks[:, ::-1] if flip else marks, -k)
     assert np.array_equal(cfa.repeat(seen[:8, :8] | seen[8:, 8:] | seen[:8, 8:] | seen[8:, :8], 8, 8), tile)
 
 

@@ -257,36 +257,36 @@ RECIPES["demosaic-swin"] = replace(
 )
 
 
-def _specialised(name: str, steps: int, **extra: Any) -> Recipe:
-    """The shipped general model trained on for one family of layouts (`extra` says which frames), from
-    a fresh peak rate; `pattern_switch` runs each on the layouts it was trained for."""
-    base = RECIPES["demosaic-swin"]
-    init = "weights/demosaic-swin.safetensors"
-    return replace(base, name=name, steps=steps, lr=3e-4, init=init, extra={**base.extra, **extra})
+def _trained_on(start: str, name: str, steps: int, lr: float, **extra: Any) -> Recipe:
+    """The model of recipe `start` trained on from its weights with a fresh schedule, its frames changed
+    by `extra`; `pattern_switch` runs each part on the layouts it was trained for."""
+    base = RECIPES[start]
+    init = f"weights/{start}.safetensors"
+    return replace(base, name=name, steps=steps, lr=lr, init=init, extra={**base.extra, **extra})
 
 
 # Demosaic for Bayer mosaics (ordinary camera RAW and the demosaic benchmarks): Bayer frames alone, in both
 # spaces, with scattered defects. One network shared with Quad-Bayer and hole layouts stayed within half a
 # dB of Menon 2007 on display-referred Bayer; this one gives Bayer the whole capacity.
-RECIPES["demosaic-swin-bayer"] = _specialised(
-    "demosaic-swin-bayer", 7000, mix={"bayer": 1.0}, layout_fraction=0.0
+RECIPES["demosaic-swin-bayer"] = _trained_on(
+    "demosaic-swin", "demosaic-swin-bayer", 7000, 3e-4, mix={"bayer": 1.0}, layout_fraction=0.0
 )
 
 # Demosaic for Bayer mosaics, trained on: the Bayer network's validation still rose 0.05-0.1 dB per 1000
 # steps when its schedule ended, and display-referred Bayer is the target it is furthest from.
-RECIPES["demosaic-swin-bayer-long"] = replace(
-    RECIPES["demosaic-swin-bayer"],
-    name="demosaic-swin-bayer-long",
-    steps=16000,
-    lr=2e-4,
-    init="weights/demosaic-swin-bayer.safetensors",
+RECIPES["demosaic-swin-bayer-long"] = _trained_on(
+    "demosaic-swin-bayer", "demosaic-swin-bayer-long", 16000, 2e-4
 )
 
 # Demosaic for every other layout (Quad-Bayer, event pixels, users' hole layouts): the general recipe
 # without the 40 % of Bayer frames that now go to their own network. A tenth stay Bayer, as Bayer mosaics
 # with more than sparse holes still run this one.
-RECIPES["demosaic-swin-quad"] = _specialised(
-    "demosaic-swin-quad", 8000, mix={"quad-bayer-evs": 0.55, "quad-bayer": 0.35, "bayer": 0.1}
+RECIPES["demosaic-swin-quad"] = _trained_on(
+    "demosaic-swin",
+    "demosaic-swin-quad",
+    8000,
+    3e-4,
+    mix={"quad-bayer-evs": 0.55, "quad-bayer": 0.35, "bayer": 0.1},
 )
 
 # Demosaic for every layout but Bayer's, second round: hybrid event sensors other than the MIPI one place
@@ -295,13 +295,8 @@ RECIPES["demosaic-swin-quad"] = _specialised(
 # same pixels per colour, so no less to go on: the network had learned where HybridEVS puts them). Half the
 # random layouts now lose at most one pixel per 2x2 cell, at shared or per-cell places, in all cells or a
 # checkerboard.
-RECIPES["demosaic-swin-layouts"] = replace(
-    RECIPES["demosaic-swin-quad"],
-    name="demosaic-swin-layouts",
-    steps=8000,
-    lr=2e-4,
-    init="weights/demosaic-swin-quad.safetensors",
-    extra={**RECIPES["demosaic-swin-quad"].extra, "cell_layouts": 0.5},
+RECIPES["demosaic-swin-layouts"] = _trained_on(
+    "demosaic-swin-quad", "demosaic-swin-layouts", 8000, 2e-4, cell_layouts=0.5
 )
 
 # Models without weights: their manifest entries are written, not trained.
