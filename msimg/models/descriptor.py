@@ -12,9 +12,8 @@ if TYPE_CHECKING:
 
 
 # The core size `--tile auto` starts from on a CPU, which keeps a window's feature maps near the caches.
-# Larger windows gained the U-Nets little for much more memory and slowed blind deblur (BENCHMARKS.md,
-# tiles), so the default stays and a network whose context weighs more on small windows says so
-# (`cpu_tile`); `auto_tile` halves either to fit a quarter of free memory.
+# A network whose context weighs more than that on small windows says so (`cpu_tile`: the gated U-Nets,
+# the demosaicer; BENCHMARKS.md, tiles); `auto_tile` halves either to fit a quarter of free memory.
 CPU_TILE = 512
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from msimg.models.dcp import atmospheric_light, dark_channel
-from msimg.models.descriptor import CONVERTIBLE, UNET_REACH, Traits
+from msimg.models.descriptor import CONVERTIBLE, CPU_TILE, UNET_REACH, Traits
 from msimg.models.gated_unet import GatedUNet
 from msimg.ops.filters import guided_filter
 
@@ -70,8 +70,15 @@ class ScatteringUNet(GatedUNet):
         context = min(radius, UNET_REACH)  # the head's exact windows count as the body's reach does
         # unlike the plain U-Nets, faster fused in fp32 too (`descriptor.EAGER_FIRST`)
         fused = CONVERTIBLE
+        # run fused, it gained nothing from the U-Nets' larger tiles (BENCHMARKS.md, blind deblur at 24 MP)
         return replace(
-            unet, in_channels=6, out_channels=3, receptive_radius=radius, context=context, backends=fused
+            unet,
+            in_channels=6,
+            out_channels=3,
+            receptive_radius=radius,
+            context=context,
+            backends=fused,
+            cpu_tile=CPU_TILE,
         )
 
     def survey(self, x: torch.Tensor) -> torch.Tensor:
