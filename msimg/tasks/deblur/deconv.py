@@ -65,29 +65,28 @@ class DataStep:
     The solver works on spectra: blurring, its transpose and the preconditioner are products there, and
     inner products follow from Parseval's theorem, so a step costs one inverse and one forward FFT (for
     the mask) instead of three pairs. Each channel is solved on its own, to hold memory to a few copies of
-    one channel of the extended image. The last solution starts the next solve: the splitting steps change
-    a and z a little at a time.
+    one channel of the extended image. The last solution starts the next solve, which then takes
+    `warm_steps` (default `steps`): the splitting steps change a and z a little at a time.
     """
 
-    def __init__(self, y: torch.Tensor, kernel: torch.Tensor, steps: int = 10) -> None:
+    def __init__(
+        self, y: torch.Tensor, kernel: torch.Tensor, steps: int = 10, warm_steps: int | None = None
+    ) -> None:
         h, w = y.shape[-2:]
         margin = max(kernel.shape)
         self.window = (slice(margin, margin + h), slice(margin, margin + w))
         self.size = (_fast_size(h + 2 * margin), _fast_size(w + 2 * margin))
         self.otf = _otf(kernel.to(y.device, torch.float32), *self.size)
-        self.mask = torch.zeros(self.size, device=y.device)
-        self.mask[self.window] = 1
-        # a real image's spectrum keeps half the columns; the others mirror them (inner products count twice)
-        self.halves = torch.full((self.size[1] // 2 + 1,), 2.0, device=y.device)
-        self.halves[0] = 1
-        if self.size[1] % 2 == 0:
-            self.halves[-1] = 1
+        # materialised, not torch's lazy conjugate view: products with a view take a slower path
+        self.otf_conj = self.otf.conj().resolve_conj()
+        self.power = self.otf.abs() ** 2
         # the spectrum of K^T M y per channel: the data term's fixed right-hand side
         self.observed = [
-            self.otf.conj() * torch.fft.rfft2(self._extend(y[0, c].float(), 0.0)) for c in range(y.shape[1])
+            self.otf_conj * torch.fft.rfft2(self._extend(y[0, c].float(), 0.0)) for c in range(y.shape[1])
         ]
         self.last: list[torch.Tensor | None] = [None] * y.shape[1]
         self.steps = steps
+        self.warm_steps = steps if warm_steps is None else warm_steps
 
     def _extend(self, v: torch.Tensor, fill: float | None) -> torch.Tensor:
         """(H, W) -> the extended domain: zeros, or (fill None) the window's reflection, then its edge."""
@@ -101,25 +100,37 @@ class DataStep:
         return torch.nn.functional.pad(padded, rest, mode="replicate")[0, 0]
 
     def _dot(self, u: torch.Tensor, v: torch.Tensor) -> float:
-        """The inner product of two real images from their half spectra (up to a constant factor)."""
-        return float((self.halves * (u.conj() * v).real).sum())
+        """The inner product of two real images from their half spectra (up to a constant factor): a real
+        image's spectrum keeps half the columns and the others mirror them, so every column counts twice
+        but the first and (for an even width) the last, which have no mirror."""
+        total = 2 * torch.vdot(u.flatten(), v.flatten()).real - torch.vdot(u[:, 0], v[:, 0]).real
+        if self.size[1] % 2 == 0:
+            total = total - torch.vdot(u[:, -1], v[:, -1]).real
+        return float(total)
 
     def _normal(self, v: torch.Tensor, weight: float) -> torch.Tensor:
         """The spectrum of (K^T M K + a) v, the data term's normal operator, from the spectrum of v."""
         blurred = torch.fft.irfft2(self.otf * v, s=self.size)
-        return self.otf.conj() * torch.fft.rfft2(self.mask * blurred) + weight * v
+        rows, cols = self.window  # M: zero outside the visible window, in place
+        blurred[: rows.start] = 0
+        blurred[rows.stop :] = 0
+        blurred[:, : cols.start] = 0
+        blurred[:, cols.stop :] = 0
+        return torch.fft.rfft2(blurred).mul_(self.otf_conj).add_(v, alpha=weight)
 
     def __call__(self, z: torch.Tensor, weight: float) -> torch.Tensor:
         """The solution's visible window for the prior image z (1, C, H, W) and its weight a > 0."""
-        inverse = 1 / (self.otf.abs() ** 2 + weight)  # the periodic problem's solution: the preconditioner
+        inverse = 1 / (self.power + weight)  # the periodic problem's solution: the preconditioner
         out = torch.empty_like(z, dtype=torch.float32)
         for c in range(z.shape[1]):
             prior = torch.fft.rfft2(self._extend(z[0, c].float(), None))
             x = prior if self.last[c] is None else self.last[c]
-            r = self.observed[c] + weight * prior - self._normal(x, weight)
-            d = q = inverse * r
+            r = self._normal(x, weight).neg_().add_(self.observed[c]).add_(prior, alpha=weight)
+            del prior
+            q = inverse * r
+            d = q.clone()
             rq = self._dot(r, q)
-            for _ in range(self.steps):
+            for _ in range(self.steps if self.last[c] is None else self.warm_steps):
                 if rq == 0:  # solved exactly
                     break
                 ad = self._normal(d, weight)
@@ -127,10 +138,12 @@ class DataStep:
                 if curvature <= 0:  # the step vanished in float precision (a delta kernel solves at once)
                     break
                 alpha = rq / curvature
-                x, r = x + alpha * d, r - alpha * ad
-                q = inverse * r
+                x.add_(d, alpha=alpha)
+                r.sub_(ad, alpha=alpha)
+                del ad
+                torch.mul(r, inverse, out=q)
                 rq, previous = self._dot(r, q), rq
-                d = q + (rq / previous) * d
+                d.mul_(rq / previous).add_(q)
             self.last[c] = x
             out[0, c] = torch.fft.irfft2(x, s=self.size)[self.window]
         return out.to(z.dtype)

@@ -37,7 +37,10 @@ TRADE_OFF = 0.23
 # Measured on training images (8 crops, six kernels): a floor of 0.5, 1, 2 /255 gave 30.67, 30.71, 30.35 dB;
 # 2, 5, 10 conjugate-gradient steps 30.30, 30.71, 30.75 (motion blur gains most; 10 costs 13% more time).
 NOISE_FLOOR = 1 / 255  # 8-bit rounding and a little sensor noise are always there
-CG_STEPS = 10  # per data step, each warm-started from the last solution
+CG_STEPS = 10  # the first data step's conjugate-gradient steps
+# Each later one starts from the last solution, which a pass moves little: half the steps did as well on
+# held-out photos, and at 24 MP the data steps are a fifth of the run (BENCHMARKS.md, deblur).
+CG_WARM_STEPS = 5
 
 
 def model_input(estimate: torch.Tensor, blurred: torch.Tensor) -> torch.Tensor:
@@ -71,7 +74,7 @@ def restore(run: Run, options: DeblurOptions) -> Restored:
         psf, found["kernel"] = fit.kernel, fit.spec
     sigma = min(max(estimate_sigma(sample_rows(colour)), NOISE_FLOOR), FIRST_LEVEL)
     levels = np.geomspace(FIRST_LEVEL, sigma, PASSES)
-    data = DataStep(blurred, psf, CG_STEPS)
+    data = DataStep(blurred, psf, CG_STEPS, CG_WARM_STEPS)
     previous = None
     for i in range(PASSES):
         x = data(blurred if previous is None else previous, TRADE_OFF * sigma**2 / levels[i] ** 2)
