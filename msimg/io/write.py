@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -22,6 +20,7 @@ from PIL import Image as PILImage
 from msimg.errors import ImageWriteError
 from msimg.io.atomic import atomic_write_bytes
 from msimg.io.image import Image
+from msimg.ops.threads import map_threads
 
 FORMAT_SUFFIX = {
     "png": ".png",
@@ -143,15 +142,6 @@ def _adler_join(first: int, second: int, length: int) -> int:
     return ((b1 + b2 + length * (a1 - 1)) % mod) << 16 | (a1 + a2 - 1) % mod
 
 
-def _cores() -> int:
-    """The cores this process computes on, counted as torch counts its own: `OMP_NUM_THREADS` when set
-    (a Ray worker sets it to its share of the node), else the CPUs it may run on."""
-    try:
-        return max(1, int(os.environ["OMP_NUM_THREADS"]))
-    except (KeyError, ValueError):
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _png(pixels: np.ndarray, level: int) -> bytes:
     """(H, W, C) uint8 or uint16 pixels as PNG, every row Paeth-filtered (what libpng picks for photos:
     OpenCV's files came out the same size) and deflated in bands of rows on every core, the bands joined
@@ -172,12 +162,7 @@ def _png(pixels: np.ndarray, level: int) -> bytes:
         last = zlib.Z_FINISH if i1 == h else zlib.Z_FULL_FLUSH
         return deflate.compress(raw) + deflate.flush(last), zlib.adler32(raw), raw.nbytes
 
-    workers = min(len(bounds), _cores())
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:  # zlib and numpy let go of the GIL
-            parts = list(pool.map(band, bounds))
-    else:
-        parts = [band(span) for span in bounds]
+    parts = map_threads(band, bounds)
     checksum = 1
     for _, band_sum, length in parts:
         checksum = _adler_join(checksum, band_sum, length)

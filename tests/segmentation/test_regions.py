@@ -91,6 +91,27 @@ def test_initial_regions_follow_the_ridges() -> None:
     assert np.unique(pairs[0]).size == pairs.shape[1]
 
 
+def test_a_tall_map_floods_in_bands_as_it_floods_whole(monkeypatch) -> None:
+    """A map taller than a band is flooded in bands on several threads: the same basins as one flood of
+    the whole map (basins far smaller than the bands' margin), however many cores run it."""
+    from skimage.morphology import local_minima
+    from skimage.segmentation import watershed
+
+    from msimg.tasks.segment import regions
+
+    field = smooth_field(300, 80, 2.0, seed=5)
+    relief = ndi.gaussian_filter(field, 1.0, mode="nearest")
+    markers, _ = ndi.label(local_minima(relief, connectivity=1, allow_borders=True))
+    whole = relabel(watershed(relief, markers, connectivity=1))
+    monkeypatch.setattr(regions, "FLOOD_BAND", 64)
+    monkeypatch.setattr(regions, "FLOOD_MARGIN", 32)
+    for threads in ("1", "3"):
+        monkeypatch.setenv("OMP_NUM_THREADS", threads)
+        banded = initial_regions(field)
+        assert same_partition(banded, whole), threads
+        assert np.array_equal(banded, relabel(banded))  # raster order, as a whole flood gives
+
+
 def test_cut_recovers_rectangles(rectangles) -> None:
     h, truth, away, _ = rectangles
     three = cut(h, segments=3)

@@ -3,8 +3,9 @@ or at a threshold; superpixels (SLIC, Felzenszwalb) as the comparison methods.
 
 The hierarchy follows the oriented-watershed/UCM idea of Arbelaez et al. (TPAMI 2011) without the oriented
 part: the initial regions are the catchment basins of the boundary map, and adjacent regions merge in order
-of the mean boundary strength along their common border. Every function works on the whole map at once, so
-the regions do not depend on how the network's output was tiled.
+of the mean boundary strength along their common border. Every function works on the whole map (a large
+one's flooding in bands fixed by its size), so the regions do not depend on how the network's output was
+tiled.
 
 Example:
     >>> import numpy as np
@@ -25,6 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from msimg.errors import UsageError
+from msimg.ops.threads import map_threads
 
 __all__ = [
     "Hierarchy",
@@ -98,16 +100,44 @@ def initial_regions(boundary: np.ndarray, smooth: float = 1.0) -> np.ndarray:
     region border on a ridge of the map. This oversegments on purpose: the hierarchy decides what merges.
     """
     from skimage.morphology import local_minima
-    from skimage.segmentation import watershed
 
     boundary = _check_map(boundary)
     if smooth < 0:
         raise UsageError(f"smooth must be >= 0, got {smooth}")
     relief = ndi.gaussian_filter(boundary, smooth, mode="nearest") if smooth > 0 else boundary
     markers, _ = ndi.label(local_minima(relief, connectivity=1, allow_borders=True))
-    basins = watershed(relief, markers, connectivity=1)
+    basins = _flood(relief, markers)
     del markers
     return _relabel(basins, np.int32)
+
+
+# Flooding is the slowest step of a large map's regions and runs on one core (scikit-image's priority
+# queue), but a basin spans a few dozen pixels: bands of rows flooded on every core, each seeing
+# FLOOD_MARGIN rows of its neighbours' relief and markers, gave the flood of the whole map on all but
+# 0.001 % of a 24 MP photo's pixels (BENCHMARKS.md, segment). Maps of up to FLOOD_BAND rows flood whole.
+FLOOD_BAND = 1024
+FLOOD_MARGIN = 128
+
+
+def _flood(relief: np.ndarray, markers: np.ndarray) -> np.ndarray:
+    """Basins of `relief` flooded from the labelled `markers` (4-connected), by bands fixed by the map's
+    height, so the result does not depend on how many cores run it."""
+    from skimage.segmentation import watershed
+
+    height = relief.shape[0]
+    count = -(-height // FLOOD_BAND)
+    if count < 2:
+        return watershed(relief, markers, connectivity=1)
+    cuts = np.linspace(0, height, count + 1).astype(int)
+    basins = np.empty(markers.shape, markers.dtype)
+
+    def band(i: int) -> None:
+        top, bottom = cuts[i], cuts[i + 1]
+        lo, hi = max(0, top - FLOOD_MARGIN), min(height, bottom + FLOOD_MARGIN)
+        basins[top:bottom] = watershed(relief[lo:hi], markers[lo:hi], connectivity=1)[top - lo : bottom - lo]
+
+    map_threads(band, range(count))
+    return basins
 
 
 @dataclass(frozen=True, eq=False)
