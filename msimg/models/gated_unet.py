@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
-from msimg.models.descriptor import BF16_CONVERTIBLE, EAGER_FIRST, UNET_REACH, Traits
+from msimg.models.descriptor import BF16_CONVERTIBLE, CPU_TILE, EAGER_FIRST, UNET_REACH, Traits
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,9 @@ class GatedUNet(nn.Module):
             backends=EAGER_FIRST,
             bf16_backends=BF16_CONVERTIBLE,
             # 1024-pixel cores read 1.2x the image instead of 1.48x (48 of context each side); with the
-            # fused norm the saved context outweighs cache reuse, most where deblur runs six passes
-            cpu_tile=1024,
+            # fused norm the saved context outweighs cache reuse, most where deblur runs six passes. From
+            # x3 up the output side of such windows outgrows that gain (BENCHMARKS.md, blind deblur at 24 MP).
+            cpu_tile=1024 if cfg.scale <= 2 else CPU_TILE,
         )
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
