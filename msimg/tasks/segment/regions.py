@@ -114,7 +114,10 @@ def initial_regions(boundary: np.ndarray, smooth: float = 1.0) -> np.ndarray:
 # Flooding is the slowest step of a large map's regions and runs on one core (scikit-image's priority
 # queue), but a basin spans a few dozen pixels: bands of rows flooded on every core, each seeing
 # FLOOD_MARGIN rows of its neighbours' relief and markers, gave the flood of the whole map on all but
-# 0.001 % of a 24 MP photo's pixels (BENCHMARKS.md, segment). Maps of up to FLOOD_BAND rows flood whole.
+# 0.001 % of a 24 MP photo's pixels, and the same regions (BENCHMARKS.md, segment). Where a band cannot
+# see the marker its rows flood from (a smooth slope longer than the margin), it disagrees with its
+# neighbour in the rows both saw well, or floods nothing; then the whole map floods at once. Maps of up
+# to FLOOD_BAND rows flood whole.
 FLOOD_BAND = 1024
 FLOOD_MARGIN = 128
 
@@ -126,18 +129,29 @@ def _flood(relief: np.ndarray, markers: np.ndarray) -> np.ndarray:
 
     height = relief.shape[0]
     count = -(-height // FLOOD_BAND)
-    if count < 2:
-        return watershed(relief, markers, connectivity=1)
-    cuts = np.linspace(0, height, count + 1).astype(int)
-    basins = np.empty(markers.shape, markers.dtype)
-
-    def band(i: int) -> None:
-        top, bottom = cuts[i], cuts[i + 1]
-        lo, hi = max(0, top - FLOOD_MARGIN), min(height, bottom + FLOOD_MARGIN)
-        basins[top:bottom] = watershed(relief[lo:hi], markers[lo:hi], connectivity=1)[top - lo : bottom - lo]
-
-    map_threads(band, range(count))
-    return basins
+    if count >= 2:
+        cuts = np.linspace(0, height, count + 1).astype(int)
+        tops = [max(0, c - FLOOD_MARGIN) for c in cuts[:-1]]
+        ends = [min(height, c + FLOOD_MARGIN) for c in cuts[1:]]
+        bands = map_threads(
+            lambda i: watershed(relief[tops[i] : ends[i]], markers[tops[i] : ends[i]], connectivity=1),
+            range(count),
+        )
+        seen = FLOOD_MARGIN // 2  # rows each side of a cut that both neighbours flooded far from their edges
+        agree = all(
+            np.array_equal(
+                bands[i][cuts[i + 1] - seen - tops[i] : cuts[i + 1] + seen - tops[i]],
+                bands[i + 1][cuts[i + 1] - seen - tops[i + 1] : cuts[i + 1] + seen - tops[i + 1]],
+            )
+            for i in range(count - 1)
+        )
+        if agree:
+            basins = np.concatenate(
+                [bands[i][cuts[i] - tops[i] : cuts[i + 1] - tops[i]] for i in range(count)]
+            )
+            if basins.all():  # 0: rows a band flooded from no marker at all
+                return basins
+    return watershed(relief, markers, connectivity=1)
 
 
 @dataclass(frozen=True, eq=False)
