@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
-from msimg.models.descriptor import BF16_CONVERTIBLE, CPU_TILE, EAGER_FIRST, UNET_REACH, Traits
+from msimg.models.descriptor import CPU_TILE, EAGER_FIRST, UNET_REACH, Traits
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,7 @@ class GatedUNet(nn.Module):
             # Peak activation bytes per input pixel in fp32 (measured ~1.5x the widest level's tensors),
             # plus the up-scaled output and residual.
             memory_per_pixel=4 * (cfg.width * 2 * 12 + 3 * cfg.out_channels * cfg.scale**2),
-            backends=EAGER_FIRST,
-            bf16_backends=BF16_CONVERTIBLE,
+            backends=EAGER_FIRST,  # in bf16 too, since the fused norm (BENCHMARKS.md, "Which backend")
             # 1024-pixel cores read 1.2x the image instead of 1.48x (48 of context each side); with the
             # fused norm the saved context outweighs cache reuse, most where deblur runs six passes. From
             # x3 up the output side of such windows outgrows that gain (BENCHMARKS.md, blind deblur at 24 MP).

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from msimg.models.dcp import atmospheric_light, dark_channel
-from msimg.models.descriptor import CONVERTIBLE, CPU_TILE, UNET_REACH, Traits
+from msimg.models.descriptor import BF16_CONVERTIBLE, CONVERTIBLE, CPU_TILE, UNET_REACH, Traits
 from msimg.models.gated_unet import GatedUNet
 from msimg.ops.filters import guided_filter
 
@@ -78,6 +78,7 @@ class ScatteringUNet(GatedUNet):
             receptive_radius=radius,
             context=context,
             backends=fused,
+            bf16_backends=BF16_CONVERTIBLE,
             cpu_tile=CPU_TILE,
         )
 
