@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from msimg.models.blocks import GatedBlock
-from msimg.models.descriptor import BF16_CONVERTIBLE, EAGER_FIRST, Traits
+from msimg.models.descriptor import EAGER_FIRST, Traits
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,7 @@ class BoundaryNet(nn.Module):
             receptive_radius=radius,
             context=min(radius, 64),  # measured like the U-Nets' (`descriptor.UNET_REACH`)
             memory_per_pixel=4 * cfg.width * 2 * 10,
-            backends=EAGER_FIRST,
-            bf16_backends=BF16_CONVERTIBLE,
+            backends=EAGER_FIRST,  # in bf16 too, since the fused norm (BENCHMARKS.md, "Which backend")
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -49,7 +49,7 @@ class Traits:
 # `engine.allocator` keeping freed memory) runs the plain U-Nets faster than OpenVINO, which fuses the
 # elementwise work but not as much as eager torch now saves in page faults; the dehazer's attention gates
 # and dark-channel head still run faster fused. In bf16 OpenVINO was the faster for all of them until the
-# U-Nets' norm was fused: eager torch now runs the gated U-Nets faster in bf16 too.
+# U-Nets' norm was fused: eager torch now runs the gated U-Nets and the boundary network faster in bf16 too.
 EAGER_FIRST = ("torch",)
 CONVERTIBLE = ("openvino", "onnxruntime", "torch")
 BF16_CONVERTIBLE = ("openvino", "torch")  # ONNX Runtime runs fp32 only
