@@ -131,6 +131,9 @@ class _ImageRun:
             : x.shape[3] * self.session.model.descriptor.scale,
         ]
 
+    def route(self, x: torch.Tensor) -> str | None:
+        return self.session.model.route(x.to(self.session.model.device))
+
     def stream(self, plan: Plan, progress: Progress | None) -> np.ndarray:
         pixels, colour = self.pixels, self.colour
         h, w, channels = pixels.shape

@@ -58,6 +58,7 @@ class Run(Protocol):
     tiled pass over a whole-image model input, (1, C_in, H, W), returning (1, C_out, H', W') float32 (the
     passes of an iterative method). `progress` reports the fraction of the image done. `constants` are the
     model's global values for this image, (1, K) float32 (dehaze: the air light; `engine.survey`), or None.
+    `route(x)` says which network of a composite model runs on a model input like `x`, or None.
     """
 
     pixels: np.ndarray
@@ -70,6 +71,8 @@ class Run(Protocol):
     def stream(self, plan: Plan, progress: Progress | None) -> np.ndarray: ...
 
     def whole(self, x: torch.Tensor, progress: Progress | None) -> torch.Tensor: ...
+
+    def route(self, x: torch.Tensor) -> str | None: ...
 
 
 @dataclass(frozen=True)

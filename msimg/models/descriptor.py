@@ -122,3 +122,9 @@ class LoadedModel:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.module(x) if self.run is None else self.run(x)
+
+    def route(self, x: torch.Tensor) -> str | None:
+        """For a model made of several networks, which one runs on a window like `x`, in words; None for
+        a single network."""
+        route = getattr(self.module, "route", None)
+        return route(x) if route is not None else None

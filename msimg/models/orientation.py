@@ -76,12 +76,27 @@ def best_turns(tile: torch.Tensor) -> list[Turn]:
     return [chosen for chosen in tied if not chosen[1]] or tied[:1]
 
 
+def turns_for(x: torch.Tensor) -> list[Turn]:
+    """The turns `run_oriented` runs a window in: the identity alone when its layout needs none."""
+    tile = layout_tile(x)
+    return [_PHASED[0]] if tile is None else best_turns(tile)
+
+
+def describe_turns(turns: list[Turn]) -> str:
+    """The turns in words, for the `--json` line."""
+    if turns == [_PHASED[0]]:
+        return "as it is"
+    names = [
+        f"{k} quarter turn{'s' if k != 1 else ''}{', mirrored' if mirror else ''}" for k, mirror, *_ in turns
+    ]
+    return f"turned {names[0]}" if len(names) == 1 else f"turned {' and '.join(names)}, averaged"
+
+
 def run_oriented(net: nn.Module, x: torch.Tensor, multiple: int) -> torch.Tensor:
     """`net` on a window `x`, in the turns `best_turns` picks for the window's layout, averaged;
     `multiple` is the model's `multiple_of`."""
-    tile = layout_tile(x)
-    turns = [(0, False, 0, 0)] if tile is None else best_turns(tile)
-    if turns == [(0, False, 0, 0)]:
+    turns = turns_for(x)
+    if turns == [_PHASED[0]]:
         return net(x)
     total = None
     for k, mirror, dy, dx in turns:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from msimg.models.descriptor import Traits
-from msimg.models.orientation import run_oriented
+from msimg.models.orientation import describe_turns, run_oriented, turns_for
 
 # the share of holes up to which a Bayer window still goes to the Bayer network: its training frames held
 # up to 0.2 % marked defects and 0.2 % stuck pixels; a hole layout holds several percent
@@ -91,6 +91,12 @@ class PatternSwitch(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.bayer(x) if is_bayer(x) else run_oriented(self.general, x, self.multiple)
+
+    def route(self, x: torch.Tensor) -> str:
+        """Which network runs on a window like `x`, and how, in words (`LoadedModel.route`)."""
+        if is_bayer(x):
+            return self.config.bayer
+        return f"{self.config.general}, {describe_turns(turns_for(x))}"
 
     def config_dict(self) -> dict[str, Any]:
         return {"bayer": self.config.bayer, "general": self.config.general}

@@ -333,6 +333,37 @@ def test_dead_and_hot_pixels_are_found(tmp_path: Path, capsys: pytest.CaptureFix
     np.testing.assert_allclose(patch_means(found), CHART, atol=2.0)
 
 
+@pytest.mark.slow
+def test_json_names_the_network_each_layout_goes_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`found.network` says which network of `--method net` ran and in which turn: Bayer goes to the Bayer
+    network, HybridEVS's layout runs as it is, its event pixels moved to the other corner of their quads
+    (`--mask`) run half a turn round; the classical method names none."""
+    np.save(tmp_path / "bayer.npy", chart_display("bayer-grbg"))
+    np.save(tmp_path / "evs.npy", chart_display("quad-bayer-evs"))
+    np.save(tmp_path / "quad.npy", chart_display("quad-bayer"))
+    corner = np.zeros((4, 4), np.uint8)
+    corner[0, 0] = corner[2, 2] = 1
+    np.save(tmp_path / "corner.npy", corner)
+    common = ["--bit-depth", "10", "--input-space", "srgb", "--json", "--method"]
+    runs = {
+        "bayer": ["bayer.npy", "--pattern", "bayer-grbg"],
+        "evs": ["evs.npy", "--pattern", "quad-bayer-evs"],
+        "corner": ["quad.npy", "--pattern", "quad-bayer", "--mask", str(tmp_path / "corner.npy")],
+    }
+    found = {}
+    for name, (file, *args) in runs.items():
+        for method in ("net", "classic"):
+            out = tmp_path / f"{name}-{method}.png"
+            assert main(["demosaic", str(tmp_path / file), "-o", str(out), *common, method, *args]) == 0
+            found[name, method] = json.loads(capsys.readouterr().out.splitlines()[0])["found"]
+    assert found["bayer", "net"]["network"] == "demosaic-swin-bayer-long"
+    assert found["evs", "net"]["network"] == "demosaic-swin-layouts, as it is"
+    assert found["corner", "net"]["network"] == "demosaic-swin-layouts, turned 2 quarter turns"
+    assert not any("network" in found[name, "classic"] for name in runs)
+
+
 def test_isolated_extremes_spare_edges_and_highlights() -> None:
     flat = np.full((32, 32), 0.5)
     flat[:, 16:] = 0.0  # a black half: its zeros have zero neighbours
