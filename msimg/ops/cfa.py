@@ -293,8 +293,8 @@ def _extremes(
     margin: float,
 ) -> torch.Tensor:
     """The defects of one in-phase band; `colour` is the pattern's tile, `hole` a tile or the band's map.
-    Only pixels reading 0 or full scale can be defects, and a frame holds few of them, so the neighbours
-    are gathered around those pixels alone."""
+    Only pixels reading 0 or full scale, outside the known holes, can be defects, so the neighbours are
+    gathered around those pixels alone, and a pixel leaves as soon as one neighbour clears it."""
     import torch
 
     from msimg.ops.colour import srgb_encode
@@ -304,28 +304,40 @@ def _extremes(
     def at(table: torch.Tensor, ys: torch.Tensor, xs: torch.Tensor) -> torch.Tensor:
         return table[ys % PERIOD, xs % PERIOD] if table.shape == (PERIOD, PERIOD) else table[ys, xs]
 
-    out = (x <= 0) | (x >= 1)
+    if hole.shape == (PERIOD, PERIOD):
+        hole_map = hole.repeat(-(-h // PERIOD), -(-w // PERIOD))[:h, :w]
+    else:
+        hole_map = hole
+    # known holes leave before the candidates are listed: an event sensor's read 0 in every tile
+    out = ((x <= 0) | (x >= 1)) & ~hole_map
     ys, xs = out.nonzero(as_tuple=True)
     out[:] = False
-    keep = ~at(hole, ys, xs)
-    ys, xs = ys[keep], xs[keep]
     if not len(ys):
         return out
-    own = colour[ys % PERIOD, xs % PERIOD]
+    value = x[ys, xs]
     lo = torch.full(ys.shape, float("inf"))
     hi = torch.full(ys.shape, float("-inf"))
-    for dy in range(-reach, reach + 1):
-        for dx in range(-reach, reach + 1):
-            if dy or dx:
-                ny, nx = ys + dy, xs + dx
-                inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-                ny, nx = ny.clamp(0, h - 1), nx.clamp(0, w - 1)
-                same = inside & (colour[ny % PERIOD, nx % PERIOD] == own) & ~at(hole, ny, nx)
-                seen = x[ny, nx]  # as a display shows it: white-balanced and sRGB-encoded if linear
-                if gain is not None:
-                    seen = srgb_encode(seen * gain[ny % PERIOD, nx % PERIOD])
-                lo = torch.where(same, torch.minimum(lo, seen), lo)
-                hi = torch.where(same, torch.maximum(hi, seen), hi)
-    value, known = x[ys, xs], torch.isfinite(lo)
-    out[ys, xs] = known & (((value <= 0) & (lo > margin)) | ((value >= 1) & (hi < 1 - margin)))
+    idx = torch.arange(len(ys))  # the candidates still undecided
+    # nearest neighbours first: in a dark or clipped area the first same-colour neighbour already shows a
+    # candidate is no defect (the bounds only move towards the margins), and it leaves the list
+    offsets = sorted(
+        ((dy, dx) for dy in range(-reach, reach + 1) for dx in range(-reach, reach + 1) if dy or dx),
+        key=lambda d: (abs(d[0]) + abs(d[1]), d),
+    )
+    for dy, dx in offsets:
+        cy, cx = ys[idx], xs[idx]
+        ny, nx = cy + dy, cx + dx
+        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
+        ny, nx = ny.clamp(0, h - 1), nx.clamp(0, w - 1)
+        own = colour[cy % PERIOD, cx % PERIOD]
+        same = inside & (colour[ny % PERIOD, nx % PERIOD] == own) & ~at(hole, ny, nx)
+        seen = x[ny, nx]  # as a display shows it: white-balanced and sRGB-encoded if linear
+        if gain is not None:
+            seen = srgb_encode(seen * gain[ny % PERIOD, nx % PERIOD])
+        lo[idx] = torch.where(same, torch.minimum(lo[idx], seen), lo[idx])
+        hi[idx] = torch.where(same, torch.maximum(hi[idx], seen), hi[idx])
+        v = value[idx]
+        idx = idx[((v <= 0) & (lo[idx] > margin)) | ((v >= 1) & (hi[idx] < 1 - margin))]
+    known = torch.isfinite(lo[idx])
+    out[ys[idx[known]], xs[idx[known]]] = True
     return out
