@@ -200,6 +200,9 @@ class RecordingRun:
             raise FirstModelCall
         return self.pixels.copy()
 
+    def route(self, x: torch.Tensor) -> str | None:
+        return None  # no model behind it
+
     def first_input(self) -> torch.Tensor:
         """The model input of the first call, as the engine would build it from the whole image."""
         if self.wholes:
