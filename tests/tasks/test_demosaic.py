@@ -200,6 +200,7 @@ def test_failures_are_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ({"method": "libraw", "input_space": "srgb"}, "drop --input-space"),
         ({"method": "libraw", "defects": False}, "drop --no-defects"),
         ({"method": "libraw", "mask_mode": "add"}, "drop --mask-mode"),
+        ({"method": "libraw", "tta": True}, "drop --tta"),
     ],
 )
 def test_bad_options(kwargs: dict, words: str) -> None:
@@ -362,6 +363,28 @@ def test_json_names_the_network_each_layout_goes_to(
     assert found["evs", "net"]["network"] == "demosaic-swin-layouts, as it is"
     assert found["corner", "net"]["network"] == "demosaic-swin-layouts, turned 2 quarter turns"
     assert not any("network" in found[name, "classic"] for name in runs)
+
+
+@pytest.mark.slow
+def test_tta_averages_bayer_and_refuses_quad_bayer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--tta` runs the network on the 8 flips and turns of a Bayer mosaic (each another CFA phase) and
+    keeps the colours; a Quad-Bayer file, which a flip puts out of phase, fails alone with exit 2."""
+    np.save(tmp_path / "bayer.npy", chart_display("bayer-grbg"))
+    args = ["--pattern", "bayer-grbg", "--bit-depth", "10", "--input-space", "srgb", "--output-depth", "8"]
+    plain = main(["demosaic", str(tmp_path / "bayer.npy"), "-o", str(tmp_path / "plain.png"), "-q", *args])
+    tta = main(
+        ["demosaic", str(tmp_path / "bayer.npy"), "-o", str(tmp_path / "tta.png"), "-q", "--tta", *args]
+    )
+    assert plain == tta == 0
+    a, b = read_image(tmp_path / "plain.png").pixels, read_image(tmp_path / "tta.png").pixels
+    np.testing.assert_allclose(patch_means(b), CHART, atol=2.0)
+    assert not np.array_equal(a, b)  # the flips were run: their average is not the plain pass
+    evs = write_bin(tmp_path / "evs.bin", chart_display("quad-bayer-evs"), header=True)
+    assert main(["demosaic", str(evs), "-o", str(tmp_path / "evs.png"), "--tta"]) == 2
+    assert "--tta averages flips of Bayer mosaics only" in capsys.readouterr().err
+    assert not (tmp_path / "evs.png").exists()
 
 
 def test_isolated_extremes_spare_edges_and_highlights() -> None:

@@ -174,7 +174,8 @@ def bench(limit: int | None, peers: bool) -> str:
         "hole layouts reach msimg by `--mask` (one period, `--mask-mode replace`); Menon 2007 is "
         "`colour-demosaicing`'s, after filling the holes from their same-colour neighbours and remosaicing "
         "Quad-Bayer to Bayer. `msimg net` runs as the defaults run it (fp32 on a CPU); on a CPU with bf16 "
-        "instructions, `msimg net, bf16` is `--precision bf16`.",
+        "instructions, `msimg net, bf16` is `--precision bf16`; `--tta` averages the 8 flips and turns of "
+        "a Bayer mosaic.",
         "",
         "| space | mosaic | holes | noise | method | PSNR (dB) | SSIM | MP/s |",
         "|---|---|---|---|---|---|---|---|",
@@ -212,6 +213,9 @@ def bench(limit: int | None, peers: bool) -> str:
         for method in (*nets, "classic"):
             opened = session("demosaic", method=method, **options)
             runs.append((f"msimg {method}", lambda x, s=opened: s.restore(x[..., None])[0]))
+        if nets and pattern.startswith("bayer") and space == "srgb" and not noise:
+            tta = session("demosaic", method="net", tta=True, **options)
+            runs.append(("msimg net --tta", lambda x, s=tta: s.restore(x[..., None])[0]))
         if bf16:
             fast = session("demosaic", precision="bf16", method="net", **options)
             runs.append(("msimg net, bf16", lambda x, s=fast: s.restore(x[..., None])[0]))

@@ -64,7 +64,8 @@ class DemosaicOptions:
     one period of the layout (a tile from the top-left corner) or the whole frame, which replaces the
     pattern's own holes or adds to them (`mask_mode`); `defects` finds dead and hot pixels nobody marked
     (`cfa.isolated_extremes`) and adds them to the holes. `input_space` is what the values are: linear sensor
-    data or a display-referred sRGB mosaic (None: the file's kind says, else linear). `frame` holds what
+    data or a display-referred sRGB mosaic (None: the file's kind says, else linear). `tta` averages the
+    model over the 8 flips and rotations of each window (the engine's ensemble). `frame` holds what
     the file itself records (set per image).
     """
 
@@ -135,6 +136,11 @@ class DemosaicOptions:
         "from an ordinary photo.",
         panel=RAW,
     )
+    tta: bool = option(
+        False,
+        "Bayer mosaics: average 8 flips and rotations (each its own CFA phase): a little sharper, 8x slower.",
+        flag="--tta",
+    )
     output_space: str = option("srgb", "srgb or linear (an sRGB input's result decoded to linear light).")
     output_depth: int = option(16, "Bits per output sample: 16 or 8.")
     frame: RawFrame | None = None
@@ -183,6 +189,7 @@ class DemosaicOptions:
                 "--input-space": self.input_space,
                 "--mask-mode": None if self.mask_mode == "replace" else self.mask_mode,
                 "--no-defects": None if self.defects else True,
+                "--tta": self.tta or None,
             }
             given = [name for name, value in ignored.items() if value is not None]
             if given:

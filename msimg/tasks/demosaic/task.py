@@ -171,6 +171,9 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> tuple[Plan, dict[str, 
     gain = torch.from_numpy(full_scale * site_wb / (white - black)).float()
     offset = torch.from_numpy(black * site_wb / (white - black)).float()
 
+    if options.tta and not pattern.startswith("bayer"):
+        # a flip or quarter turn of a Quad-Bayer window starts it out of phase, which the networks never saw
+        raise UsageError(f"--tta averages flips of Bayer mosaics only; this one is {pattern}: drop --tta")
     missing, holes_found = _holes(pattern, height, width, options)
     if options.defects:
         rows, cols = np.arange(height) % cfa.PERIOD, np.arange(width) % cfa.PERIOD
@@ -210,6 +213,7 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> tuple[Plan, dict[str, 
         channels=3,
         dtype=np.dtype(np.uint16 if options.output_depth == 16 else np.uint8),
         finish=finish,
+        ensemble=options.tta,
     ), found
 
 
