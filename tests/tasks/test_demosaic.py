@@ -16,6 +16,7 @@ import msimg
 from msimg.cli.app import main
 from msimg.errors import UsageError
 from msimg.io.read import read_image
+from msimg.models.weights import load_manifest
 from msimg.ops import cfa
 from msimg.ops.colour import srgb_decode
 from msimg.tasks.demosaic.options import DemosaicOptions
@@ -344,6 +345,7 @@ def test_json_names_the_network_each_layout_goes_to(
     np.save(tmp_path / "bayer.npy", chart_display("bayer-grbg"))
     np.save(tmp_path / "evs.npy", chart_display("quad-bayer-evs"))
     np.save(tmp_path / "quad.npy", chart_display("quad-bayer"))
+    np.save(tmp_path / "small.npy", chart_display("quad-bayer")[:40, :60])  # padded as the engine pads
     corner = np.zeros((4, 4), np.uint8)
     corner[0, 0] = corner[2, 2] = 1
     np.save(tmp_path / "corner.npy", corner)
@@ -352,6 +354,7 @@ def test_json_names_the_network_each_layout_goes_to(
         "bayer": ["bayer.npy", "--pattern", "bayer-grbg"],
         "evs": ["evs.npy", "--pattern", "quad-bayer-evs"],
         "corner": ["quad.npy", "--pattern", "quad-bayer", "--mask", str(tmp_path / "corner.npy")],
+        "small": ["small.npy", "--pattern", "quad-bayer", "--mask", str(tmp_path / "corner.npy")],
     }
     found = {}
     for name, (file, *args) in runs.items():
@@ -359,9 +362,11 @@ def test_json_names_the_network_each_layout_goes_to(
             out = tmp_path / f"{name}-{method}.png"
             assert main(["demosaic", str(tmp_path / file), "-o", str(out), *common, method, *args]) == 0
             found[name, method] = json.loads(capsys.readouterr().out.splitlines()[0])["found"]
-    assert found["bayer", "net"]["network"] == "demosaic-swin-bayer-long"
-    assert found["evs", "net"]["network"] == "demosaic-swin-layouts, as it is"
-    assert found["corner", "net"]["network"] == "demosaic-swin-layouts, turned 2 quarter turns"
+    parts = load_manifest()["demosaic-net"]["config"]
+    assert found["bayer", "net"]["network"] == parts["bayer"]
+    assert found["evs", "net"]["network"] == f"{parts['general']}, as it is"
+    assert found["corner", "net"]["network"] == f"{parts['general']}, turned 2 quarter turns"
+    assert found["small", "net"]["network"] == found["corner", "net"]["network"]
     assert not any("network" in found[name, "classic"] for name in runs)
 
 

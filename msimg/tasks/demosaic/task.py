@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from msimg.engine.runner import reflect_index
 from msimg.engine.task import Plan, Restored, Run, Task, to_tensor
 from msimg.errors import ImageReadError, UsageError
 from msimg.io.convert import to_float
@@ -220,8 +221,10 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> tuple[Plan, dict[str, 
 def restore(run: Run, options: DemosaicOptions) -> Restored:
     pass_, found = plan(run.colour, options)
     if found is not None:  # which network the frame's layout goes to, read from its first window
-        corner = run.colour[:ROUTE_WINDOW, :ROUTE_WINDOW]
-        extra = None if pass_.extra is None else pass_.extra[..., :ROUTE_WINDOW, :ROUTE_WINDOW]
+        # padded in phase as the engine pads a small frame, so the layout reads whole periods
+        rows, cols = (reflect_index(n, ROUTE_WINDOW, cfa.PERIOD).numpy() for n in run.colour.shape[:2])
+        corner = run.colour[rows][:, cols]
+        extra = None if pass_.extra is None else pass_.extra[..., rows, :][..., cols]
         route = run.route(pass_.model_input(to_tensor(to_float(corner)[0]), extra))
         if route is not None:
             found["network"] = route
