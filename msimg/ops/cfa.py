@@ -325,6 +325,8 @@ def _extremes(
         key=lambda d: (abs(d[0]) + abs(d[1]), d),
     )
     for dy, dx in offsets:
+        if not len(idx):
+            break
         cy, cx = ys[idx], xs[idx]
         ny, nx = cy + dy, cx + dx
         inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
