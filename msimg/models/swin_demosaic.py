@@ -40,6 +40,7 @@ class SwinDemosaicConfig:
     mlp_ratio: float = 2.0
     base: str = "malvar"  # the classical interpolation the network corrects (`classic_demosaic`)
     local: int = 0  # width of the convolutions at H/2 that turn token features into pixels (0: none)
+    refine: int = 0  # residual blocks of two convolutions added at H/2 before the last (needs `local`)
 
     def __post_init__(self) -> None:
         """A config from a user's weights file fails here, in words, not deep inside a forward pass."""
@@ -51,8 +52,18 @@ class SwinDemosaicConfig:
             raise ValueError(f"dim {self.dim} must be a positive multiple of heads {self.heads}")
         if self.window < 1 or self.local < 0:
             raise ValueError(f"window must be >= 1 and local >= 0, got {self.window} and {self.local}")
+        if self.refine < 0 or (self.refine and not self.local):
+            raise ValueError(f"refine must be >= 0 and needs local > 0, got {self.refine} and {self.local}")
         if self.base not in INTERPOLATIONS:
             raise ValueError(f"unknown base '{self.base}' (known: {', '.join(INTERPOLATIONS)})")
+
+    def record(self) -> dict[str, Any]:
+        """The config as recipes and manifests record it: without `refine` when there is none, so the
+        records of the models made before it existed (and their checkpoints, for `--resume`) still match."""
+        fields = asdict(self)
+        if not self.refine:
+            del fields["refine"]
+        return fields
 
 
 def _windows(x: torch.Tensor, w: int) -> torch.Tensor:
@@ -147,6 +158,21 @@ class Stage(nn.Module):
         return y.permute(0, 3, 1, 2)
 
 
+class _Residual(nn.Module):
+    """x + conv(gelu(conv(x))), the second convolution zero at the start."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1), nn.GELU(), nn.Conv2d(width, width, 3, padding=1)
+        )
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 class SwinDemosaic(nn.Module):
     """Input (N, 6, H, W): the mosaic (0 at holes), `cfa.sites` and the input space (0 linear, 1 sRGB), in
     phase. Output (N, 3, H, W) RGB in the input's space. A model without `spaces` ignores the last channel
@@ -179,6 +205,9 @@ class SwinDemosaic(nn.Module):
                 nn.GELU(),
                 nn.Conv2d(w, 3 * 4, 3, padding=1),
             )
+            # more depth where Bayer detail is resolved; each block starts as the identity, so a model
+            # that gains blocks starts as the one it grew from (`train.loop` warm start)
+            self.refine = nn.ModuleList(_Residual(w) for _ in range(cfg.refine))
             last = self.local[-1]
         else:
             self.head = nn.Conv2d(d, 3 * PERIOD * PERIOD, 3, padding=1)
@@ -191,7 +220,7 @@ class SwinDemosaic(nn.Module):
         cfg = SwinDemosaicConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
         fine, coarse = cfg.window * PERIOD, cfg.window * PERIOD * 2  # window sides in pixels
         attention = (cfg.depths[0] + cfg.depths[2]) * fine + cfg.depths[1] * coarse
-        local = 3 * 2 if cfg.local else 0  # three 3x3 convolutions at H/2: two pixels each
+        local = (3 + 2 * cfg.refine) * 2 if cfg.local else 0  # 3x3 convolutions at H/2: two pixels each
         radius = INTERPOLATIONS[cfg.base][1] + 2 + attention + local
         return Traits(
             in_channels=cfg.in_channels + 1,  # the task always adds the space channel
@@ -200,7 +229,9 @@ class SwinDemosaic(nn.Module):
             period=PERIOD,
             receptive_radius=radius,
             # the reach that matters, measured by gradients: aligned windows keep most paths short, and
-            # almost none of an output's gradient lies beyond 48 px, though the bound above is far larger
+            # almost none of an output's gradient lies beyond 48 px, though the bound above is far larger;
+            # `refine` blocks add little to it (tiles with 48 px of context agree with the whole image to
+            # a fiftieth of a level with and without them, BENCHMARKS.md)
             context=min(radius, 48),
             memory_per_pixel=4 * cfg.dim * 6,
             cpu_tile=1536,  # cheap per pixel, so the context read twice weighs more (BENCHMARKS.md, tiles)
@@ -227,7 +258,10 @@ class SwinDemosaic(nn.Module):
         if not self.config.local:
             return base + F.pixel_shuffle(self.head(self.norm(y)), PERIOD)
         fine = torch.cat([self.head(self.norm(y)), F.pixel_unshuffle(features, 2)], dim=1)
-        return base + F.pixel_shuffle(self.local(fine), 2)
+        h = self.local[:-1](fine)
+        for block in self.refine:
+            h = block(h)
+        return base + F.pixel_shuffle(self.local[-1](h), 2)
 
     def config_dict(self) -> dict[str, Any]:
-        return asdict(self.config)
+        return self.config.record()

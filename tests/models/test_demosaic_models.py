@@ -143,9 +143,10 @@ def test_swin_tiled_equals_whole_and_starts_as_classic() -> None:
 
 
 @pytest.mark.slow
-def test_swin_with_local_convolutions_starts_as_menon_and_tiles_exactly() -> None:
+@pytest.mark.parametrize("refine", [0, 2])
+def test_swin_with_local_convolutions_starts_as_menon_and_tiles_exactly(refine: int) -> None:
     torch.manual_seed(2)
-    config = {**TINY_SWIN, "base": "menon", "local": 8, "spaces": True}
+    config = {**TINY_SWIN, "base": "menon", "local": 8, "spaces": True, "refine": refine}
     net = SwinDemosaic(**config).eval()
     x = model_input(smooth(98, 134, seed=6), "bayer-gbrg", space=1.0)  # odd size: the engine pads in phase
     with torch.no_grad():
@@ -332,3 +333,18 @@ def test_the_shipped_switch_runs_a_moved_layout_as_well_as_hybridevs_and_tiles_a
     for tile in (64, 96):
         tiled = run_tiled(switch, moved, tile=tile, overlap=16, batch=2)
         assert (tiled - whole).abs().max().item() < 1 / 255, tile
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"depths": [2, 2]}, "depths needs 3 numbers"),
+        ({"dim": 10, "heads": 3}, "positive multiple of heads"),
+        ({"refine": 2}, "needs local > 0"),
+        ({"base": "nearest"}, "unknown base 'nearest'"),
+    ],
+)
+def test_swin_config_errors_say_what_is_wrong(config: dict, words: str) -> None:
+    """A config from a user's weights file fails when built, naming the setting."""
+    with pytest.raises(ValueError, match=words):
+        SwinDemosaic(**{**TINY_SWIN, **config})

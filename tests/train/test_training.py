@@ -325,6 +325,27 @@ def test_warm_start_grows_input_channels(tmp_path: Path) -> None:
         torch.testing.assert_close(new(x), old(x))
 
 
+def test_warm_start_grows_depth(tmp_path: Path) -> None:
+    """A demosaic model that gained residual blocks at H/2 starts as the one it grew from, and the new
+    blocks do change it once trained."""
+    from msimg.models.swin_demosaic import SwinDemosaic
+    from msimg.train.loop import _warm_start
+
+    config = {"dim": 8, "depths": [1, 1, 1], "heads": 2, "window": 4, "local": 4, "spaces": True}
+    torch.manual_seed(0)
+    old = SwinDemosaic(**config).eval()
+    for p in old.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    save_file(old.state_dict(), str(tmp_path / "old.safetensors"))
+    new = SwinDemosaic(**config, refine=2).eval()
+    assert "0 grown: none), 8 fresh (refine.0.body.0.bias" in _warm_start(new, tmp_path / "old.safetensors")
+    x = torch.rand(1, 6, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(new(x), old(x))
+        torch.nn.init.normal_(new.refine[1].body[2].weight, std=0.1)
+        assert (new(x) - old(x)).abs().max() > 1e-3
+
+
 @pytest.mark.slow
 def test_demosaic_training_runs_from_the_classic_start(data_dir: Path, tmp_path: Path) -> None:
     recipe = replace(
