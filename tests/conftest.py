@@ -200,7 +200,7 @@ class RecordingRun:
             raise FirstModelCall
         return self.pixels.copy()
 
-    def route(self, x: torch.Tensor) -> str | None:
+    def route(self, plan: Plan) -> str | None:
         return None  # no model behind it
 
     def first_input(self) -> torch.Tensor:

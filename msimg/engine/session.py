@@ -106,6 +106,9 @@ class Session:
         return self.task.restore(run, options), run.tile
 
 
+ROUTE_WINDOW = 64  # whole periods of every mosaic layout a composite model tells apart (8)
+
+
 class _ImageRun:
     """The `Run` a task's restore gets: one image, the session's model, and the tile that fits so far."""
 
@@ -131,8 +134,18 @@ class _ImageRun:
             : x.shape[3] * self.session.model.descriptor.scale,
         ]
 
-    def route(self, x: torch.Tensor) -> str | None:
-        return self.session.model.route(x.to(self.session.model.device))
+    def route(self, plan: Plan) -> str | None:
+        """Which network of a composite model runs on this image: asked of its first window, padded in
+        phase as a small image is, so it holds whole periods of a mosaic's layout."""
+        desc = self.session.model.descriptor
+        rows, cols = (reflect_index(n, ROUTE_WINDOW, desc.period).numpy() for n in self.colour.shape[:2])
+        return self.session.model.route(self._input(plan, rows, cols).to(self.session.model.device))
+
+    def _input(self, plan: Plan, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
+        """The model input of the image's `rows` and `cols`, as the plan builds it."""
+        rgb = to_tensor(to_float(self.colour[rows][:, cols])[0])
+        extra = None if plan.extra is None else plan.extra[..., rows, :][..., cols]
+        return with_constants(plan.model_input(rgb, extra), self.constants)
 
     def stream(self, plan: Plan, progress: Progress | None) -> np.ndarray:
         pixels, colour = self.pixels, self.colour
@@ -141,7 +154,6 @@ class _ImageRun:
             if progress is not None:
                 progress(1.0)
             return pixels.copy()
-        constants = self.constants
         desc = self.session.model.descriptor
         s = desc.scale
         out_colour = plan.channels or colour.shape[2]
@@ -152,9 +164,7 @@ class _ImageRun:
         cols = reflect_index(w, wp, desc.period).numpy()
 
         def read(r0: int, r1: int) -> torch.Tensor:
-            rgb = to_tensor(to_float(colour[rows[r0:r1]][:, cols])[0])
-            extra = None if plan.extra is None else plan.extra[..., rows[r0:r1], :][..., cols]
-            return with_constants(plan.model_input(rgb, extra), constants)
+            return self._input(plan, rows[r0:r1], cols)
 
         def write(o0: int, o1: int, y: torch.Tensor) -> None:
             o1 = min(o1, h * s)

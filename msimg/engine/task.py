@@ -58,7 +58,7 @@ class Run(Protocol):
     tiled pass over a whole-image model input, (1, C_in, H, W), returning (1, C_out, H', W') float32 (the
     passes of an iterative method). `progress` reports the fraction of the image done. `constants` are the
     model's global values for this image, (1, K) float32 (dehaze: the air light; `engine.survey`), or None.
-    `route(x)` says which network of a composite model runs on a model input like `x`, or None.
+    `route(plan)` says which network of a composite model runs on this image's windows, or None.
     """
 
     pixels: np.ndarray
@@ -72,7 +72,7 @@ class Run(Protocol):
 
     def whole(self, x: torch.Tensor, progress: Progress | None) -> torch.Tensor: ...
 
-    def route(self, x: torch.Tensor) -> str | None: ...
+    def route(self, plan: Plan) -> str | None: ...
 
 
 @dataclass(frozen=True)

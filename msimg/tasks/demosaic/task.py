@@ -19,10 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from msimg.engine.runner import reflect_index
-from msimg.engine.task import Plan, Restored, Run, Task, to_tensor
+from msimg.engine.task import Plan, Restored, Run, Task
 from msimg.errors import ImageReadError, UsageError
-from msimg.io.convert import to_float
 from msimg.io.image import ImageMeta
 from msimg.io.raw import RAW_SUFFIXES
 from msimg.ops import cfa
@@ -134,9 +132,6 @@ def _holes(pattern: str, height: int, width: int, options: DemosaicOptions) -> t
     return mask, f"{mask.mean():.2%} of pixels (--mask, {options.mask_mode})"
 
 
-ROUTE_WINDOW = 64  # whole periods of every layout the networks tell apart (8)
-
-
 def plan(colour: np.ndarray, options: DemosaicOptions) -> tuple[Plan, dict[str, str] | None]:
     """The pass over the mosaic, and what was found about it (None: LibRaw developed it)."""
     if options.method == "libraw":
@@ -220,12 +215,8 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> tuple[Plan, dict[str, 
 
 def restore(run: Run, options: DemosaicOptions) -> Restored:
     pass_, found = plan(run.colour, options)
-    if found is not None:  # which network the frame's layout goes to, read from its first window
-        # padded in phase as the engine pads a small frame, so the layout reads whole periods
-        rows, cols = (reflect_index(n, ROUTE_WINDOW, cfa.PERIOD).numpy() for n in run.colour.shape[:2])
-        corner = run.colour[rows][:, cols]
-        extra = None if pass_.extra is None else pass_.extra[..., rows, :][..., cols]
-        route = run.route(pass_.model_input(to_tensor(to_float(corner)[0]), extra))
+    if found is not None:  # which network the frame's layout goes to
+        route = run.route(pass_)
         if route is not None:
             found["network"] = route
     return Restored(run.stream(pass_, run.progress), found=found)
