@@ -304,9 +304,8 @@ RECIPES["demosaic-swin-bayer-deepest"] = replace(
 # Demosaic for Bayer mosaics, shipped: the deepest network trained on with a fresh schedule at half the
 # rate, as display-referred Bayer still stood a few hundredths of a dB short of its target, and with 85 % of
 # frames display-referred, since linear Bayer is far past its own.
-RECIPES["demosaic-swin-bayer-final"] = replace(
-    _trained_on("demosaic-swin-bayer-deepest", "demosaic-swin-bayer-final", 5000, 1e-4, srgb_fraction=0.85),
-    config=RECIPES["demosaic-swin-bayer-deepest"].config,
+RECIPES["demosaic-swin-bayer-final"] = _trained_on(
+    "demosaic-swin-bayer-deepest", "demosaic-swin-bayer-final", 5000, 1e-4, srgb_fraction=0.85
 )
 
 # Demosaic for every other layout (Quad-Bayer, event pixels, users' hole layouts): the general recipe
