@@ -145,9 +145,10 @@ class Web:
     Then the way down: straight to the final size on `direct_share` of the images, else through `resize`
     times it, each resize by one of `modes`. White noise of std `noise` (8-bit scale, gray on
     `gray_share`) or `camera` noise (`camera_share`, milder than a full-size photo's since shrinking
-    averages it) on `noise_share`; JPEG in `quality` (4:2:0) on `jpeg_share`. A second, milder round
-    (`second_share`) adds blur and noise at the small size. The end: sinc ringing (`sinc_share`, cutoff
-    `cutoff` radians per pixel, `sinc_size` taps) and JPEG (`jpeg_share`) in random order."""
+    averages it) on `noise_share`; JPEG in `quality` (4:2:0) on `early_jpeg_share`. A second, milder
+    round (`second_share`) adds blur and noise at the small size. The end: sinc ringing (`sinc_share`,
+    cutoff `cutoff` radians per pixel, `sinc_size` taps) and JPEG (`jpeg_share`) in random order, so
+    `early_jpeg_share` is about the share of images saved twice."""
 
     scale: int = 4
     blur_share: float = 0.7
@@ -165,6 +166,7 @@ class Web:
     camera: Camera = Camera(shot=(1e-4, 2e-3), read=(5e-4, 4e-3), jpeg_share=0.0)
     quality: Range = (30, 95)
     jpeg_share: float = 0.9
+    early_jpeg_share: float = 0.9
     second_share: float = 0.15
     second_sigma: Range = (0.2, 0.8)
     second_noise: Range = (0.5, 4.0)
@@ -228,7 +230,7 @@ def web(hr: torch.Tensor, gen: torch.Generator, spec: Web = Web()) -> torch.Tens
         x = resize(x, (h, w), _pick(gen, spec.modes))
         if _chance(gen, spec.noise_share):
             x = _noise(x.clamp(0, 1), gen, spec, spec.noise)
-        if _chance(gen, spec.jpeg_share):
+        if _chance(gen, spec.early_jpeg_share):
             x = _jpeg(x, gen, spec)
         if _chance(gen, spec.second_share):
             x = blur(x, [random_psf(gen, spec, spec.second_sigma)])

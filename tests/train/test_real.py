@@ -70,7 +70,15 @@ def test_each_image_gets_its_own_camera_and_the_seed_repeats_them() -> None:
     assert (quiet - x)[..., 4:-4, 4:-4].abs().mean() < 2 / 255
 
 
-OFF = dict(blur_share=0, direct_share=1, noise_share=0, jpeg_share=0, second_share=0, sinc_share=0)
+OFF = dict(
+    blur_share=0,
+    direct_share=1,
+    noise_share=0,
+    jpeg_share=0,
+    early_jpeg_share=0,
+    second_share=0,
+    sinc_share=0,
+)
 
 
 def test_web_with_every_stage_off_is_a_plain_resize() -> None:
@@ -85,6 +93,7 @@ def test_web_with_every_stage_off_is_a_plain_resize() -> None:
         ("blur_share", lambda out, ref: out.diff(dim=-1).abs().mean() < ref.diff(dim=-1).abs().mean()),
         ("noise_share", lambda out, ref: (out - ref).std() > 1 / 255),
         ("jpeg_share", lambda out, ref: (out - ref).abs().max() > 2 / 255),
+        ("early_jpeg_share", lambda out, ref: (out - ref).abs().max() > 2 / 255),
     ],
 )
 def test_each_web_stage_changes_the_image(stage: str, change: object) -> None:
@@ -128,3 +137,11 @@ def test_recorded_ranges_come_back_from_json() -> None:
     spec = Web(scale=2, camera=Camera(shot=(1e-3, 2e-3)))
     assert Web.from_record(json.loads(json.dumps(dataclasses.asdict(spec)))) == spec
     assert Camera.from_record(json.loads(json.dumps(dataclasses.asdict(Camera())))) == Camera()
+
+
+def test_records_from_before_the_early_jpeg_share_save_twice_as_they_did() -> None:
+    """A manifest written before `early_jpeg_share` existed used `jpeg_share` for both JPEGs."""
+    record = json.loads(json.dumps(dataclasses.asdict(Web(scale=4))))
+    del record["early_jpeg_share"]
+    spec = Web.from_record(record)
+    assert spec.early_jpeg_share == spec.jpeg_share == 0.9

@@ -407,10 +407,11 @@ def test_training_haze_varies_over_a_canvas_larger_than_the_crop() -> None:
     assert spread(4.0) < 0.8 * spread(1.0)
 
 
-def test_real_super_resolve_recipe_degrades_like_the_web() -> None:
+@pytest.mark.parametrize("name", ["sr-real-x4", "sr-real-x4-mild"])
+def test_real_super_resolve_recipe_degrades_like_the_web(name: str) -> None:
     """The recorded ranges survive the manifest's JSON; inputs are 8-bit at 1/scale; the held-out case
     is the same image every time."""
-    recipe = RECIPES["sr-real-x4"]
+    recipe = RECIPES[name]
     recorded = replace(recipe, extra=json.loads(json.dumps(recipe.extra)))
     objective = objective_for(recorded)
     clean = torch.from_numpy(photo(100, 100)).permute(2, 0, 1)[None].float().repeat(3, 1, 1, 1) / 255

@@ -20,7 +20,7 @@ from msimg.models.weights import load_manifest
 from msimg.ops.metrics import psnr, rgb_to_y, ssim
 from msimg.tasks.benchkit import DemoKit, held_out, session, to_uint8
 from msimg.tasks.super_resolve.options import SuperResolveOptions
-from msimg.tasks.super_resolve.task import model_for
+from msimg.tasks.super_resolve.task import REAL_MODELS, model_for
 
 
 def sr_pairs(val: list[tuple[str, np.ndarray]], scale: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -174,7 +174,9 @@ def bench(limit: int | None, peers: bool = True) -> str:
         "",
         f"Web images: the same held-out images blurred ({web_cases}), reduced by antialiased bicubic, given "
         "white noise, rounded to 8 bits and saved as JPEG (4:2:0); a seed per image that training never "
-        "draws. Scored as above. The default runs `sr-real-x2` at x2 and `sr-real-x4` at x4.",
+        "draws. Scored as above. The default runs "
+        + " and ".join(f"`{name}` at x{scale}" for scale, name in REAL_MODELS.items())
+        + ".",
         "",
         "| scale | method | Y-PSNR (dB) | Y-SSIM | gain over bicubic (dB) | output MP/s |",
         "|---|---|---|---|---|---|",
