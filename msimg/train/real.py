@@ -148,7 +148,7 @@ class Web:
     averages it) on `noise_share`; JPEG in `quality` (4:2:0) on `early_jpeg_share`. A second, milder
     round (`second_share`) adds blur and noise at the small size. The end: sinc ringing (`sinc_share`,
     cutoff `cutoff` radians per pixel, `sinc_size` taps) and JPEG (`jpeg_share`) in random order, so
-    `early_jpeg_share` is about the share of images saved twice."""
+    `early_jpeg_share` * `jpeg_share` of the images are saved twice."""
 
     scale: int = 4
     blur_share: float = 0.7

@@ -19,8 +19,8 @@ from msimg.io.read import read_image
 from msimg.models.weights import load_manifest
 from msimg.ops.metrics import psnr, rgb_to_y, ssim
 from msimg.tasks.benchkit import DemoKit, held_out, session, to_uint8
-from msimg.tasks.super_resolve.options import SuperResolveOptions
-from msimg.tasks.super_resolve.task import REAL_MODELS, model_for
+from msimg.tasks.super_resolve.options import REAL_MODELS, SuperResolveOptions
+from msimg.tasks.super_resolve.task import model_for
 
 
 def sr_pairs(val: list[tuple[str, np.ndarray]], scale: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -8,11 +8,7 @@ import cv2
 import numpy as np
 
 from msimg.engine.task import Plan, Restored, Run, Task
-from msimg.tasks.super_resolve.options import HELP, SUMMARY, SuperResolveOptions
-
-# `--degradation real` runs the models trained on the mild web mix (training.py): on the held-out web
-# images they beat the first real models at every strength measured, most on lightly compressed photos
-REAL_MODELS = {2: "sr-real-x2-mild", 4: "sr-real-x4-mild"}
+from msimg.tasks.super_resolve.options import HELP, REAL_MODELS, SUMMARY, SuperResolveOptions
 
 
 def model_for(options: SuperResolveOptions) -> str:
