@@ -49,6 +49,7 @@ class FileResult:
     tile: int | None = None
     device: str | None = None
     backend: str | None = None  # what ran the network (`msimg.backends`)
+    model: str | None = None  # the network that ran (a chain's, joined by " + ")
     error: str | None = None
     found: dict[str, Any] | None = None  # what the task found in the image (deblur: the kernel)
     needs_options: bool = False  # failed because the request must say more (a usage error for this file)
@@ -213,7 +214,10 @@ def finish(
             except OSError as err:  # the output is complete; only a re-run's knowledge of it is lost
                 note = f"written, but not recorded ({err.strerror or err})"
         output = str(written) if written else "<stdout>"
-        return FileResult(job.name, output, "done", seconds, megapixels, tile, *where, found=found, note=note)
+        model = " + ".join(stage["model"] for stage in made.get("stages", [made]))
+        return FileResult(
+            job.name, output, "done", seconds, megapixels, tile, *where, model=model, found=found, note=note
+        )
     except Exception as err:
         return FileResult(
             job.name, str(job.output), "failed", time.perf_counter() - start, error=describe_error(err)
