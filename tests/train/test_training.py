@@ -407,7 +407,7 @@ def test_training_haze_varies_over_a_canvas_larger_than_the_crop() -> None:
     assert spread(4.0) < 0.8 * spread(1.0)
 
 
-@pytest.mark.parametrize("name", ["sr-real-x4", "sr-real-x4-mild"])
+@pytest.mark.parametrize("name", ["sr-real-x4", "sr-real-x4-mild", "sr-real-x4-luma"])
 def test_real_super_resolve_recipe_degrades_like_the_web(name: str) -> None:
     """The recorded ranges survive the manifest's JSON; inputs are 8-bit at 1/scale; the held-out case
     is the same image every time."""
@@ -420,6 +420,18 @@ def test_real_super_resolve_recipe_degrades_like_the_web(name: str) -> None:
     assert torch.equal(lr, (lr * 255).round() / 255)
     [(kind, a, _)], [(_, b, _)] = (objective.validation_cases(clean[:1], 5) for _ in range(2))
     assert kind == "web_x4" and torch.equal(a, b)
+
+
+def test_luma_recipe_weighs_brightness_errors_over_colour_errors() -> None:
+    """The same RGB error costs more when it changes brightness (equal on R, G and B) than when it moves
+    colour at constant BT.601 luma; the RGB-loss recipe it starts from charges both alike."""
+    target = torch.full((1, 3, 16, 16), 0.5)
+    gray = target + 0.04
+    colour = target + torch.tensor([0.04, -0.04 * (65.481 - 24.966) / 128.553, -0.04]).view(1, 3, 1, 1)
+    colour = target + (colour - target) * 0.04 * 3**0.5 / (colour - target).norm(dim=1, keepdim=True)
+    luma, rgb = (objective_for(RECIPES[f"sr-real-x4{s}"]) for s in ("-luma", "-mild"))
+    assert float(luma.loss(gray, target)) > 3 * float(luma.loss(colour, target))
+    assert float(rgb.loss(gray, target)) == pytest.approx(float(rgb.loss(colour, target)), rel=0.1)
 
 
 def test_denoise_real_recipe_mixes_white_and_camera_noise() -> None:

@@ -129,16 +129,22 @@ def web_pairs(images: list[tuple[str, np.ndarray]], scale: int) -> list[tuple[np
 
 
 def web_table(images: list[tuple[str, np.ndarray]], speed: bool) -> list[str]:
-    """Rows per scale on web images: bicubic, the bicubic-trained model, the default (real) model."""
+    """Rows per scale on web images: bicubic, the bicubic-trained model, the default (real) model alone
+    and averaged over the 8 flips and rotations."""
     lines = []
     for scale in (2, 4):
         pairs = web_pairs(images, scale)
         methods: list[Method] = [
             ("bicubic (OpenCV)", partial(upscale, scale=scale, flag=cv2.INTER_CUBIC)),
         ]
-        for name, kind in (("msimg --degradation bicubic", "bicubic"), ("msimg (default: real)", "real")):
+        runs = (
+            ("msimg --degradation bicubic", "bicubic", False),
+            ("msimg (default: real)", "real", False),
+            ("msimg --tta (real)", "real", True),
+        )
+        for name, kind, tta in runs:
             if model_for(SuperResolveOptions(scale, degradation=kind)) in load_manifest():
-                run = session("super-resolve", scale=scale, degradation=kind)
+                run = session("super-resolve", scale=scale, degradation=kind, tta=tta)
                 methods.append((name, lambda lr, s=run: s.restore(lr)[0]))  # type: ignore[misc]
         lines += score_rows(pairs, methods, scale, speed)
     return lines
