@@ -127,9 +127,9 @@ def ship_tiny(
 
 @pytest.fixture()
 def sr_weights_home(weights_home: Path) -> Path:
-    """`weights_home` plus tiny random-weight sr-x2/x3/x4 and sr-real-x2/x4-luma models as the shipped
+    """`weights_home` plus tiny random-weight sr-x2/x3/x4 and sr-real-x2/x4-common models as the shipped
     super-resolve models."""
-    for name, scale in (("x2", 2), ("x3", 3), ("x4", 4), ("real-x2-luma", 2), ("real-x4-luma", 4)):
+    for name, scale in (("x2", 2), ("x3", 3), ("x4", 4), ("real-x2-common", 2), ("real-x4-common", 4)):
         config = {**TINY_CONFIG, "in_channels": 3, "scale": scale}
         ship_tiny(weights_home, f"sr-{name}", "super-resolve", config, scale)
     return weights_home

@@ -51,7 +51,7 @@ def test_a_chain_is_the_commands_in_turn_with_16_bit_files_between(
     args = ["run", "denoise,super-resolve", str(src), "-o", str(chained), "--json"]
     assert main([*args, "--denoise.sigma", "10", "--super-resolve.scale=2"]) == 0
     (line, _summary) = _lines(capsys.readouterr().out)
-    assert line["model"] == "denoise-gunet + sr-real-x2-luma"  # the networks that ran, in turn
+    assert line["model"] == "denoise-gunet + sr-real-x2-common"  # the networks that ran, in turn
     assert [s["task"] for s in line["found"]["stages"]] == ["denoise", "super-resolve"]
     assert line["found"]["stages"][0]["found"] == {"sigma": 10.0, "sigma_from": "given"}
     assert line["found"]["stages"][1]["found"]["scale"] == 2.0

@@ -232,6 +232,6 @@ def test_a_chain_s_row_names_every_stage_s_model_and_options(sr_weights_home: Pa
     assert main([*args, "--denoise.sigma", "10", "-q"]) == 0
     _, cards = build(out, None)
     cells = {text for text, _ in row_cells(cards[0], "x")}
-    assert "denoise-gunet + sr-real-x2-luma" in cells  # a given sigma runs the white-noise model
+    assert "denoise-gunet + sr-real-x2-common" in cells  # a given sigma runs the white-noise model
     options = next(text for text in cells if "denoise.sigma=10" in text)
     assert "super-resolve.scale=2" in options

@@ -39,11 +39,11 @@ def nearest_session(options: SuperResolveOptions, scale: int) -> Session:
 @pytest.mark.parametrize(
     "scale,outscale,degradation,model,final",
     [
-        (None, None, "real", "sr-real-x4-luma", 4.0),
-        (2, None, "real", "sr-real-x2-luma", 2.0),
-        (3, None, "real", "sr-real-x4-luma", 3.0),  # no real x3: the x4 model, shrunk
-        (None, 1.5, "real", "sr-real-x2-luma", 1.5),
-        (None, 2.5, "real", "sr-real-x4-luma", 2.5),
+        (None, None, "real", "sr-real-x4-common", 4.0),
+        (2, None, "real", "sr-real-x2-common", 2.0),
+        (3, None, "real", "sr-real-x4-common", 3.0),  # no real x3: the x4 model, shrunk
+        (None, 1.5, "real", "sr-real-x2-common", 1.5),
+        (None, 2.5, "real", "sr-real-x4-common", 2.5),
         (None, None, "bicubic", "sr-x4", 4.0),
         (2, None, "bicubic", "sr-x2", 2.0),
         (3, None, "bicubic", "sr-x3", 3.0),

@@ -407,7 +407,7 @@ def test_training_haze_varies_over_a_canvas_larger_than_the_crop() -> None:
     assert spread(4.0) < 0.8 * spread(1.0)
 
 
-@pytest.mark.parametrize("name", ["sr-real-x4", "sr-real-x4-mild", "sr-real-x4-luma"])
+@pytest.mark.parametrize("name", ["sr-real-x4", "sr-real-x4-mild", "sr-real-x4-luma", "sr-real-x4-common"])
 def test_real_super_resolve_recipe_degrades_like_the_web(name: str) -> None:
     """The recorded ranges survive the manifest's JSON; inputs are 8-bit at 1/scale; the held-out case
     is the same image every time."""

@@ -8,9 +8,9 @@ from msimg.errors import UsageError
 from msimg.tasks.fields import option
 
 MODEL_SCALES = (2, 3, 4)
-# `--degradation real`'s networks, by scale: the ones trained on the mild web mix with the luma-weighted
-# loss (training.py), which on the held-out web images beat the others at every strength measured
-REAL_MODELS = {2: "sr-real-x2-luma", 4: "sr-real-x4-luma"}
+# `--degradation real`'s networks, by scale: the last of training.py's real recipes (the common kinds of
+# the mild web mix, luma-weighted loss), which scored highest on the held-out web images
+REAL_MODELS = {2: "sr-real-x2-common", 4: "sr-real-x4-common"}
 DEGRADATIONS = {"real": tuple(REAL_MODELS), "bicubic": MODEL_SCALES}  # what the inputs went through -> scales
 
 SUMMARY = "Enlarge photos x2, x3, x4 (or any factor) with detail a resize cannot make."
