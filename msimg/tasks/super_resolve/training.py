@@ -4,6 +4,7 @@ or the web's own mix of blur, resizing, noise and JPEG (`--degradation real`).""
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from typing import Any
 
 import torch
 
@@ -119,6 +120,20 @@ for _scale, _crop, _steps in ((2, 128, 12000), (3, 144, 8000), (4, 192, 12000)):
         init=None if _scale == 2 else "weights/sr-x2.safetensors",
     )
 
+
+def _after(previous: str, name: str, steps: int, lr: float, seed: int, extra: dict[str, Any]) -> Recipe:
+    """A recipe that trains `previous`'s shipped weights further: the same network, data and crops."""
+    return replace(
+        RECIPES[previous],
+        name=name,
+        steps=steps,
+        lr=lr,
+        seed=seed,
+        init=f"weights/{previous}.safetensors",
+        extra=extra,
+    )
+
+
 # Real-degradation models: the bicubic ones fine-tuned on `Web` inputs. Starting from them keeps what they
 # learnt of photo detail; the new inputs teach what to leave alone (noise, JPEG blocks, ringing). The
 # ranges are Real-ESRGAN's kinds at milder strengths: with its own (blur sigma to 3, noise to 15/255, a
@@ -126,14 +141,8 @@ for _scale, _crop, _steps in ((2, 128, 12000), (3, 144, 8000), (4, 192, 12000)):
 # 2000 steps, while 1000 steps on those images alone gained over it; the mild ranges aim at the web photos
 # users enlarge, which a full-reference score can judge.
 for _scale, _steps in ((2, 5000), (4, 6000)):
-    RECIPES[f"sr-real-x{_scale}"] = replace(
-        RECIPES[f"sr-x{_scale}"],
-        name=f"sr-real-x{_scale}",
-        steps=_steps,
-        lr=5e-4,
-        seed=1,
-        init=f"weights/sr-x{_scale}.safetensors",
-        extra={"degradation": asdict(Web(scale=_scale))},
+    RECIPES[f"sr-real-x{_scale}"] = _after(
+        f"sr-x{_scale}", f"sr-real-x{_scale}", _steps, 5e-4, 1, {"degradation": asdict(Web(scale=_scale))}
     )
 
 # The web images people enlarge are mostly photos saved once, mildly: the mix above saves most of its
@@ -141,24 +150,9 @@ for _scale, _steps in ((2, 5000), (4, 6000)):
 # of blur and noise to one in seven. These train the models above on where those images are: one JPEG at
 # quality 40-95 on most images, a second on one in five, noise on four in five.
 for _scale in (2, 4):
-    RECIPES[f"sr-real-x{_scale}-mild"] = replace(
-        RECIPES[f"sr-real-x{_scale}"],
-        name=f"sr-real-x{_scale}-mild",
-        steps=4000,
-        lr=2e-4,
-        seed=2,
-        init=f"weights/sr-real-x{_scale}.safetensors",
-        extra={
-            "degradation": asdict(
-                Web(
-                    scale=_scale,
-                    quality=(40, 95),
-                    early_jpeg_share=0.2,
-                    second_share=0.05,
-                    noise_share=0.8,
-                )
-            )
-        },
+    _mild = Web(scale=_scale, quality=(40, 95), early_jpeg_share=0.2, second_share=0.05, noise_share=0.8)
+    RECIPES[f"sr-real-x{_scale}-mild"] = _after(
+        f"sr-real-x{_scale}", f"sr-real-x{_scale}-mild", 4000, 2e-4, 2, {"degradation": asdict(_mild)}
     )
 
 # The mild models trained on with a loss weighted to luma (`luma_weighted`): inputs saved as 4:2:0 JPEG
@@ -166,14 +160,9 @@ for _scale in (2, 4):
 # is taken. Against the same further steps with the RGB loss it scored higher on every held-out web case
 # tried (BENCHMARKS.md), at the same RGB validation score.
 for _scale, _steps in ((2, 5000), (4, 4000)):
-    RECIPES[f"sr-real-x{_scale}-luma"] = replace(
-        RECIPES[f"sr-real-x{_scale}-mild"],
-        name=f"sr-real-x{_scale}-luma",
-        steps=_steps,
-        lr=1e-4,
-        seed=4,
-        init=f"weights/sr-real-x{_scale}-mild.safetensors",
-        extra={**RECIPES[f"sr-real-x{_scale}-mild"].extra, "loss": "luma"},
+    _extra = {**RECIPES[f"sr-real-x{_scale}-mild"].extra, "loss": "luma"}
+    RECIPES[f"sr-real-x{_scale}-luma"] = _after(
+        f"sr-real-x{_scale}-mild", f"sr-real-x{_scale}-luma", _steps, 1e-4, 4, _extra
     )
 
 # Most web images were shrunk by a library's bicubic or area resize of a photo a lens blurred a little;
@@ -181,25 +170,20 @@ for _scale, _steps in ((2, 5000), (4, 4000)):
 # train the luma models on the same kinds with the common ones drawn more often (a kind listed more than
 # once is drawn that much more): Gaussian blur on 3 in 7 blurred images instead of 1 in 5, bicubic on half
 # the resizes, sinc ringing and camera noise half as often.
-for _scale, _steps in ((2, 2500), (4, 2500)):
+for _scale in (2, 4):
     _luma = RECIPES[f"sr-real-x{_scale}-luma"]
-    RECIPES[f"sr-real-x{_scale}-common"] = replace(
-        _luma,
-        name=f"sr-real-x{_scale}-common",
-        steps=_steps,
-        lr=1e-4,
-        seed=5,
-        init=f"weights/sr-real-x{_scale}-luma.safetensors",
-        extra={
-            **_luma.extra,
-            "degradation": asdict(
-                replace(
-                    Web.from_record(_luma.extra["degradation"]),
-                    kinds=("iso", "iso", "iso", "aniso", "generalized", "plateau", "motion"),
-                    modes=("area", "bilinear", "bicubic", "bicubic"),
-                    sinc_share=0.05,
-                    camera_share=0.1,
-                )
-            ),
-        },
+    _common = replace(
+        Web.from_record(_luma.extra["degradation"]),
+        kinds=("iso", "iso", "iso", "aniso", "generalized", "plateau", "motion"),
+        modes=("area", "bilinear", "bicubic", "bicubic"),
+        sinc_share=0.05,
+        camera_share=0.1,
+    )
+    RECIPES[f"sr-real-x{_scale}-common"] = _after(
+        f"sr-real-x{_scale}-luma",
+        f"sr-real-x{_scale}-common",
+        2500,
+        1e-4,
+        5,
+        {**_luma.extra, "degradation": asdict(_common)},
     )
