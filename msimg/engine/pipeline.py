@@ -25,7 +25,7 @@ from msimg.io.discover import Job, stale_temp_roots
 from msimg.io.guard import IsolatedDecoder
 from msimg.io.image import Image
 from msimg.io.read import decode_image, read_image
-from msimg.io.records import append_record
+from msimg.io.records import append_record, models_of
 from msimg.io.write import (
     encode_image,
     file_format,
@@ -214,7 +214,7 @@ def finish(
             except OSError as err:  # the output is complete; only a re-run's knowledge of it is lost
                 note = f"written, but not recorded ({err.strerror or err})"
         output = str(written) if written else "<stdout>"
-        model = " + ".join(stage["model"] for stage in made.get("stages", [made]))
+        model = models_of(made)
         return FileResult(
             job.name, output, "done", seconds, megapixels, tile, *where, model=model, found=found, note=note
         )

@@ -16,6 +16,11 @@ from typing import Any
 RECORDS = ".msimg-records.jsonl"
 
 
+def models_of(made: dict[str, Any]) -> str:
+    """The networks a recipe names: a single task's model, or a chain's stages' joined by " + "."""
+    return " + ".join(str(stage.get("model") or "") for stage in made.get("stages") or [made])
+
+
 def read_records(folder: Path) -> dict[str, dict[str, Any]]:
     """Output file name -> its latest record, for the outputs in `folder`."""
     try:

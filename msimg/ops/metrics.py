@@ -15,11 +15,16 @@ def _as_255(x: np.ndarray) -> np.ndarray:
     return np.clip(x.astype(np.float64), 0, 1) * 255.0
 
 
+# ITU-R BT.601 luma weights of R, G, B on the 8-bit scale (Y = 16 + their sum / 255)
+BT601_Y = (65.481, 128.553, 24.966)
+
+
 def rgb_to_y(x: np.ndarray) -> np.ndarray:
     """ITU-R BT.601 luma as BasicSR/MATLAB compute it (16-235 on the 8-bit scale), returned as float64
     in [0, 1] (that scale / 255) so `psnr` and `ssim` read it like any float image."""
     x = _as_255(x)
-    y = 16.0 + (65.481 * x[..., 0] + 128.553 * x[..., 1] + 24.966 * x[..., 2]) / 255.0
+    r, g, b = BT601_Y
+    y = 16.0 + (r * x[..., 0] + g * x[..., 1] + b * x[..., 2]) / 255.0
     return (y / 255.0)[..., None]
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import torch
 
+from msimg.ops.metrics import BT601_Y
+
 
 def charbonnier(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     """A smooth L1: robust like L1, differentiable at zero."""
     return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
-
-
-# BT.601 luma weights on [0, 1] RGB (the offset of 16 cancels in a difference).
-_LUMA = (65.481 / 255, 128.553 / 255, 24.966 / 255)
 
 
 def luma_weighted(pred: torch.Tensor, target: torch.Tensor, chroma: float = 0.25) -> torch.Tensor:
@@ -21,7 +19,8 @@ def luma_weighted(pred: torch.Tensor, target: torch.Tensor, chroma: float = 0.25
     R, G and B spends the network on colour detail that 4:2:0 JPEG inputs no longer hold. The RGB term
     keeps colours from drifting, which luma alone does not see.
     """
-    w = torch.tensor(_LUMA, dtype=pred.dtype, device=pred.device).view(1, 3, 1, 1)
+    w = torch.tensor([c / 255 for c in BT601_Y], dtype=pred.dtype, device=pred.device)  # 16 cancels
+    w = w.view(1, 3, 1, 1)
     return charbonnier((pred * w).sum(1), (target * w).sum(1)) + chroma * charbonnier(pred, target)
 
 

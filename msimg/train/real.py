@@ -176,8 +176,10 @@ class Web:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Web:
-        """The ranges as a recipe records them (JSON: lists for tuples, a dict for the camera)."""
+        """The ranges as a recipe records them (JSON: lists for tuples, a dict for the camera). Records
+        from before `early_jpeg_share` drew both JPEGs with `jpeg_share`, and rebuild that way."""
         fields = _tuples(record)
+        fields.setdefault("early_jpeg_share", fields.get("jpeg_share", cls.jpeg_share))
         return cls(**{**fields, "camera": Camera.from_record(fields["camera"])})
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from msimg.errors import ImageReadError, UsageError
-from msimg.io.records import RECORDS, read_records
+from msimg.io.records import RECORDS, models_of, read_records
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,9 +119,8 @@ def _flat(record: dict[str, Any]) -> dict[str, Any]:
     stages = record.get("stages")
     if not stages:
         return record
-    models = " + ".join(str(s.get("model") or "") for s in stages)
     options = {f"{s.get('task')}.{k}": v for s in stages for k, v in (s.get("options") or {}).items()}
-    return {**record, "model": models, "options": options}
+    return {**record, "model": models_of(record), "options": options}
 
 
 def label_colours(labels: np.ndarray) -> np.ndarray:
