@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point: this process is msimg's own, so it takes the allocator policy."""
-    from msimg.engine.allocator import keep_freed_memory
+    from msimg.engine.allocator import keep_freed_memory, torch_huge_pages
 
     keep_freed_memory()
+    torch_huge_pages()
     sys.exit(main())
