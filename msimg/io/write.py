@@ -142,7 +142,7 @@ def _adler_join(first: int, second: int, length: int) -> int:
     return ((b1 + b2 + length * (a1 - 1)) % mod) << 16 | (a1 + a2 - 1) % mod
 
 
-def _png(pixels: np.ndarray, level: int) -> bytes:
+def _png(pixels: np.ndarray, level: int, strategy: int = zlib.Z_DEFAULT_STRATEGY) -> bytes:
     """(H, W, C) uint8 or uint16 pixels as PNG, every row Paeth-filtered (what libpng picks for photos:
     OpenCV's files came out the same size) and deflated in bands of rows on every core, the bands joined
     into one zlib stream by full flushes: one core deflating a large photo held up the end of every run
@@ -158,7 +158,7 @@ def _png(pixels: np.ndarray, level: int) -> bytes:
         i0, i1 = span
         above = rows[i0 - 1 : i0] if i0 else np.zeros((1, rows.shape[1]), np.uint8)
         raw = np.concatenate([np.full((i1 - i0, 1), 4, np.uint8), _paeth(rows[i0:i1], above, bpp)], axis=1)
-        deflate = zlib.compressobj(level, zlib.DEFLATED, -15)  # raw deflate: one header for all bands
+        deflate = zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)  # raw: one header for all bands
         last = zlib.Z_FINISH if i1 == h else zlib.Z_FULL_FLUSH
         return deflate.compress(raw) + deflate.flush(last), zlib.adler32(raw), raw.nbytes
 
@@ -209,10 +209,13 @@ def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
         )
     meta = image.meta
     if fmt == "png":
-        # 16-bit samples: deflate finds little in their low bytes, so more effort buys almost no size
-        # for nearly twice the time (BENCHMARKS.md, demosaic); 8-bit images still gain from level 6
-        level = 1 if px.dtype == np.uint16 else 6
-        return _png_with_metadata(_png(px, level), meta.exif, meta.icc)
+        # 16-bit samples of a network's float result: their low bytes are noise, where deflate's search
+        # for repeated strings finds next to nothing, so it only codes runs (zlib's RLE strategy), for a
+        # third of the time and a slightly smaller file (BENCHMARKS.md, demosaic); 8-bit images still
+        # gain from the full search at level 6
+        if px.dtype == np.uint16:
+            return _png_with_metadata(_png(px, 1, zlib.Z_RLE), meta.exif, meta.icc)
+        return _png_with_metadata(_png(px, 6), meta.exif, meta.icc)
     if fmt == "bmp":
         ok, buf = cv2.imencode(".bmp", _bgr(px))
         if not ok:
