@@ -77,6 +77,14 @@ def _unwindows(x: torch.Tensor, w: int, n: int, h: int, wd: int) -> torch.Tensor
     return x.view(n, h // w, wd // w, w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(n, h, wd, c)
 
 
+def _pointwise(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """`layer` on every token of (N, H, W, C), run as a 1x1 convolution of the channels-last view: the
+    same sums, which oneDNN computes 2-4x faster on a CPU than the matrix product of the flattened
+    tokens (MKL's, which first copies the bias into every row of the output)."""
+    y = F.conv2d(x.permute(0, 3, 1, 2), layer.weight[:, :, None, None], layer.bias)
+    return y.permute(0, 2, 3, 1)
+
+
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside w x w windows, with a learned bias per relative offset."""
 
@@ -93,15 +101,27 @@ class WindowAttention(nn.Module):
         rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + window - 1
         self.register_buffer("index", rel[..., 0] * (2 * window - 1) + rel[..., 1], persistent=False)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """x (B, w*w, C); mask (B, w*w) True where a token is padding (never attended to)."""
-        b, t, c = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+    def forward(self, x: torch.Tensor, shift: int, mask: torch.Tensor | None) -> torch.Tensor:
+        """x (N, H, W, C), windows moved by `shift`; mask (N * windows, w*w) True where a token is the
+        padding of shifted windows (never attended to). The projections run per token before the
+        windows are cut and after they are joined: on the image's tokens only, not its padding."""
+        n, h, wd, c = x.shape
+        w = self.window
+        qkv = _pointwise(self.qkv, x)
+        if shift:  # padding tokens are masked as keys and cut away as queries: their values never count
+            qkv = F.pad(qkv, (0, 0, shift, w - shift, shift, w - shift))
+        hp, wp = qkv.shape[1:3]
+        windows = _windows(qkv, w)
+        b, t = windows.shape[:2]
+        q, k, v = windows.view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         bias = self.bias[:, self.index].to(q.dtype)[None]  # (1, heads, t, t)
         if mask is not None:
             bias = bias.masked_fill(mask[:, None, None, :], float("-inf"))
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        return self.proj(y.transpose(1, 2).reshape(b, t, c))
+        y = _unwindows(y.transpose(1, 2).reshape(b, t, c), w, n, hp, wp)
+        if shift:
+            y = y[:, shift : shift + h, shift : shift + wd]
+        return _pointwise(self.proj, y)
 
 
 class SwinBlock(nn.Module):
@@ -128,17 +148,9 @@ class SwinBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """(N, H, W, C) with H and W multiples of the window; `mask` is `padding(x)`."""
-        n, h, wd, _ = x.shape
-        w, s = self.window, self.shift
-        y = self.norm1(x)
-        if s:
-            y = F.pad(y, (0, 0, s, w - s, s, w - s))
-        hp, wp = y.shape[1:3]
-        y = _unwindows(self.attn(_windows(y, w), mask), w, n, hp, wp)
-        if s:
-            y = y[:, s : s + h, s : s + wd]
-        x = x + y
-        return x + self.mlp(self.norm2(x))
+        x = x + self.attn(self.norm1(x), self.shift, mask)
+        fc1, act, fc2 = self.mlp
+        return x + _pointwise(fc2, act(_pointwise(fc1, self.norm2(x))))
 
 
 class Stage(nn.Module):
