@@ -133,6 +133,17 @@ def _paeth(rows: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray:
     return rows - nearest.astype(np.uint8)  # modulo 256, as the format wants
 
 
+def _average(rows: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray:
+    """PNG filter type 3 on (n, bytes) uint8 rows, `above` the row before them: each byte less the mean
+    (rounded down) of left and up."""
+    up = np.concatenate([above, rows[:-1]]).astype(np.uint16)
+    up[:, bpp:] += rows[:, :-bpp]
+    return rows - (up >> 1).astype(np.uint8)  # modulo 256, as the format wants
+
+
+_FILTERS = {3: _average, 4: _paeth}
+
+
 def _adler_join(first: int, second: int, length: int) -> int:
     """The Adler-32 of two byte strings joined, from theirs and the second's length: with A = 1 + the
     bytes' sum and B = the sum of A after each byte, A = A1 + A2 - 1 and B = B1 + B2 + length * (A1 - 1),
@@ -142,11 +153,11 @@ def _adler_join(first: int, second: int, length: int) -> int:
     return ((b1 + b2 + length * (a1 - 1)) % mod) << 16 | (a1 + a2 - 1) % mod
 
 
-def _png(pixels: np.ndarray, level: int, strategy: int = zlib.Z_DEFAULT_STRATEGY) -> bytes:
-    """(H, W, C) uint8 or uint16 pixels as PNG, every row Paeth-filtered (what libpng picks for photos:
-    OpenCV's files came out the same size) and deflated in bands of rows on every core, the bands joined
-    into one zlib stream by full flushes: one core deflating a large photo held up the end of every run
-    after the network had finished (BENCHMARKS.md, PNG writing)."""
+def _png(pixels: np.ndarray, level: int, strategy: int = zlib.Z_DEFAULT_STRATEGY, kind: int = 4) -> bytes:
+    """(H, W, C) uint8 or uint16 pixels as PNG, every row filtered with PNG filter `kind` (Paeth, 4, is
+    what libpng picks for photos: OpenCV's files came out the same size) and deflated in bands of rows on
+    every core, the bands joined into one zlib stream by full flushes: one core deflating a large photo
+    held up the end of every run after the network had finished (BENCHMARKS.md, PNG writing)."""
     h, w, channels = pixels.shape
     depth = 16 if pixels.dtype == np.uint16 else 8
     rows = np.ascontiguousarray(pixels.astype(">u2") if depth == 16 else pixels).reshape(h, -1).view(np.uint8)
@@ -157,7 +168,8 @@ def _png(pixels: np.ndarray, level: int, strategy: int = zlib.Z_DEFAULT_STRATEGY
     def band(span: tuple[int, int]) -> tuple[bytes, int, int]:
         i0, i1 = span
         above = rows[i0 - 1 : i0] if i0 else np.zeros((1, rows.shape[1]), np.uint8)
-        raw = np.concatenate([np.full((i1 - i0, 1), 4, np.uint8), _paeth(rows[i0:i1], above, bpp)], axis=1)
+        filtered = _FILTERS[kind](rows[i0:i1], above, bpp)
+        raw = np.concatenate([np.full((i1 - i0, 1), kind, np.uint8), filtered], axis=1)
         deflate = zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)  # raw: one header for all bands
         last = zlib.Z_FINISH if i1 == h else zlib.Z_FULL_FLUSH
         return deflate.compress(raw) + deflate.flush(last), zlib.adler32(raw), raw.nbytes
@@ -210,11 +222,12 @@ def encode_image(image: Image, fmt: str, quality: int = 95) -> bytes:
     meta = image.meta
     if fmt == "png":
         # 16-bit samples of a network's float result: their low bytes are noise, where deflate's search
-        # for repeated strings finds next to nothing, so it only codes runs (zlib's RLE strategy), for a
-        # third of the time and a slightly smaller file (BENCHMARKS.md, demosaic); 8-bit images still
-        # gain from the full search at level 6
+        # for repeated strings finds next to nothing, so it only codes runs (zlib's RLE strategy), and
+        # the average filter costs a sixth of Paeth's for a file 0.7 % larger: together a third of the
+        # time and a smaller file than before (BENCHMARKS.md, demosaic); 8-bit images still gain from
+        # Paeth and the full search at level 6
         if px.dtype == np.uint16:
-            return _png_with_metadata(_png(px, 1, zlib.Z_RLE), meta.exif, meta.icc)
+            return _png_with_metadata(_png(px, 1, zlib.Z_RLE, kind=3), meta.exif, meta.icc)
         return _png_with_metadata(_png(px, 6), meta.exif, meta.icc)
     if fmt == "bmp":
         ok, buf = cv2.imencode(".bmp", _bgr(px))
