@@ -246,7 +246,9 @@ class SwinDemosaic(nn.Module):
             # a fiftieth of a level with and without them, BENCHMARKS.md)
             context=min(radius, 48),
             memory_per_pixel=4 * cfg.dim * 6,
-            cpu_tile=1536,  # cheap per pixel, so the context read twice weighs more (BENCHMARKS.md, tiles)
+            # cheap per pixel, so the context read twice weighs more than at 512 pixels; but a fresh page
+            # of memory costs more than the context saved beyond 1024 (BENCHMARKS.md, tiles)
+            cpu_tile=1024,
         )
 
     def _features(self, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
