@@ -143,10 +143,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point: this process is msimg's own, so it takes the allocator policy."""
-    from msimg.engine.allocator import keep_freed_memory, torch_huge_pages
+    from msimg.engine.allocator import keep_freed_memory
 
     keep_freed_memory()
-    torch_huge_pages()
     code = main()
     # The interpreter's shutdown runs full collections over every object torch created, about 0.4 s of
     # every run. Nothing left needs collecting: the outputs are written and renamed, and standard output

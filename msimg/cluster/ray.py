@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from msimg.cluster import ClusterOptions
-from msimg.engine.allocator import TORCH_HUGE_PAGES
 from msimg.engine.options import OutputOptions
 from msimg.engine.pipeline import (
     Collector,
@@ -125,12 +124,7 @@ def run_on_ray(
     try:
         count, threads = _workers(cluster.workers)
         actor = ray.remote(
-            num_cpus=threads,
-            num_gpus=cluster.gpus_per_worker,
-            max_restarts=-1,
-            max_task_retries=RETRIES,
-            # before the worker imports torch (`engine.allocator`); the driver's own setting wins
-            runtime_env={"env_vars": {k: os.environ.get(k, v) for k, v in TORCH_HUGE_PAGES.items()}},
+            num_cpus=threads, num_gpus=cluster.gpus_per_worker, max_restarts=-1, max_task_retries=RETRIES
         )(Worker)
         workers = [actor.remote(load, out, threads) for _ in range(count)]
         made, defaults, device, backend, tile = ray.get(workers[0].recipe.remote())

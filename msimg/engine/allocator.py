@@ -7,12 +7,8 @@ zeroed by the kernel again: a 6 MP denoise spent 40 % of its CPU time in the ker
 heap and kept there after `free`, the same memory is reused window after window (BENCHMARKS.md, "Where
 the time goes"). The cost is a higher resident size: memory freed at the peak is kept.
 
-Large tensors also go on transparent huge pages (`torch_huge_pages`): a fresh page of memory costs a
-fault and the kernel's zeroing, and on a virtual machine the host's too, so a 12 MP demosaic spent a
-third of its CPU time in the kernel with 4 KiB pages.
-
 Applied by the command line and the Ray workers, which own their processes; a library caller's process
-is left as it is. A user's own `GLIBC_TUNABLES` malloc settings and `THP_MEM_ALLOC_ENABLE` win.
+is left as it is. A user's own `GLIBC_TUNABLES` malloc settings win.
 """
 
 from __future__ import annotations
@@ -25,20 +21,6 @@ import sys
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _KEEP = 2**31 - 1  # mallopt takes an int: keep up to 2 GiB of free memory at the top of the heap
-
-# PyTorch's CPU allocator madvises tensors of 2 MiB and more MADV_HUGEPAGE when this is set; it reads it
-# once, at its first allocation, so it must be in the environment before torch is imported
-TORCH_HUGE_PAGES = {"THP_MEM_ALLOC_ENABLE": "1"}
-
-
-def torch_huge_pages() -> bool:
-    """Ask torch for huge pages unless the user chose; True if this process will have them. Call it
-    before importing torch (a process that already did keeps what it had)."""
-    if not sys.platform.startswith("linux") or "torch" in sys.modules:
-        return False
-    for name, value in TORCH_HUGE_PAGES.items():
-        os.environ.setdefault(name, value)
-    return all(os.environ[name] == value for name, value in TORCH_HUGE_PAGES.items())
 
 
 def keep_freed_memory() -> bool:
