@@ -9,6 +9,7 @@ from typing import Any
 from msimg.cli.options import CommonArgs
 from msimg.cli.report import CliReporter
 from msimg.errors import UsageError
+from msimg.io.guard import prestart
 
 
 def _reporter(name: str, common: CommonArgs) -> CliReporter:
@@ -19,6 +20,7 @@ def _reporter(name: str, common: CommonArgs) -> CliReporter:
 
 def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     """Run a task over the command's inputs and return the process exit code."""
+    prestart()  # the decoding worker starts while torch is imported below
     from msimg.api import run_batch
 
     report = run_batch(
@@ -39,6 +41,7 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
 def run_stages(stages: Sequence[tuple[str, Any, str | None]], common: CommonArgs) -> int:
     """Run (task, options, model) stages over the command's inputs, each image through them all; return
     the process exit code."""
+    prestart()
     from msimg.api import run_chain
 
     report = run_chain(

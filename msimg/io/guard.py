@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -33,6 +34,8 @@ __all__ = ["DEFAULT_DECODE_TIMEOUT", "IsolatedDecoder", "serve"]
 
 _ORPHAN_GRACE = 5  # seconds past the limit before a worker's own alarm ends it
 _T = TypeVar("_T")
+_spare: _Worker | None = None  # started by `prestart`, taken by the first decoder that needs a worker
+_spare_lock = threading.Lock()
 
 
 def _send(conn: Connection, reply: tuple[bool, Any]) -> None:
@@ -58,6 +61,8 @@ def _receive(conn: Connection) -> tuple[bool, Any]:
 def serve(fd: int) -> None:
     """The worker: run `(fn, args, seconds)` requests from socket `fd` until the parent closes it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent decides
+    import msimg.io.read  # noqa: F401  every task's decoders: imported while the parent is busy
+
     conn = Connection(fd)
     while True:
         try:
@@ -123,6 +128,27 @@ class _Worker:
         return code
 
 
+def prestart() -> None:
+    """Start a worker now for the first decoder to take, so that its interpreter starts and imports while
+    the caller imports torch and loads a model, not after them, in front of the first file."""
+    global _spare
+    with _spare_lock:
+        if os.name == "posix" and _spare is None:
+            _spare = _Worker()
+
+
+def _new_worker() -> _Worker:
+    """The prestarted worker if there is one still running, else a new one."""
+    global _spare
+    with _spare_lock:
+        worker, _spare = _spare, None
+    if worker is not None and worker.process.poll() is None:
+        return worker
+    if worker is not None:
+        worker.stop(kill=True)
+    return _Worker()
+
+
 class IsolatedDecoder:
     """Runs `fn(*args)` in a worker process, started on first use and again after a crash or a timeout.
 
@@ -152,7 +178,7 @@ class IsolatedDecoder:
         """Send one call; returns once the worker has it (a new worker's start and imports are not
         decoding time). Raises `EOFError` if the worker dies before that."""
         if self._worker is None:
-            self._worker = _Worker()
+            self._worker = _new_worker()
         try:
             self._worker.conn.send((fn, args, self.timeout))
         except OSError:  # the worker died after its last reply (killed from outside): start another

@@ -19,6 +19,7 @@ from msimg.engine.options import EngineOptions, OutputOptions
 from msimg.engine.pipeline import run_jobs
 from msimg.engine.session import open_session
 from msimg.errors import ImageReadError
+from msimg.io import guard
 from msimg.io.discover import plan_jobs
 from msimg.io.guard import IsolatedDecoder
 from msimg.io.image import Image
@@ -55,6 +56,23 @@ def test_results_errors_crashes_and_time_limit(tmp_path: Path) -> None:
             decoder.run(time.sleep, 30)
         assert time.perf_counter() - start < 10
         assert decoder.run(int, "7") == 7  # a new worker after each crash or timeout
+
+
+def test_the_first_decoder_takes_the_prestarted_worker_unless_it_died() -> None:
+    guard.prestart()
+    spare = guard._spare
+    assert spare is not None
+    with IsolatedDecoder(timeout=10) as decoder:
+        assert decoder.run(os.getpid) == spare.process.pid
+    with IsolatedDecoder(timeout=10) as decoder:  # none spare now: a worker of its own
+        assert decoder.run(os.getpid) != spare.process.pid
+    guard.prestart()
+    dead = guard._spare
+    dead.process.kill()
+    dead.process.wait()
+    with IsolatedDecoder(timeout=10) as decoder:  # a spare killed from outside is replaced
+        assert decoder.run(int, "7") == 7 and decoder._worker is not dead
+    assert guard._spare is None
 
 
 def _empty(tmp_path: Path) -> Path:
