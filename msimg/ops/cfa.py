@@ -83,19 +83,18 @@ def sites(pattern: str, height: int, width: int, missing: np.ndarray | None = No
     """
     import torch
 
-    tile = torch.from_numpy(layout(pattern))
     hole = torch.from_numpy(holes(pattern) if missing is None else np.asarray(missing) != 0)
-    rows = torch.arange(height) % PERIOD
-    cols = torch.arange(width) % PERIOD
-    colour = tile[rows][:, cols]
-    onehot = torch.nn.functional.one_hot(colour, 3).permute(2, 0, 1).float()
+    # the (4, 4, 4) tile of channels laid over the region: a tiled copy, not a gather of every pixel
+    onehot = torch.nn.functional.one_hot(torch.from_numpy(layout(pattern)), 3).float()
     if hole.shape == (PERIOD, PERIOD):
-        hole = hole[rows][:, cols]
-    elif hole.shape != (height, width):
+        tile = torch.cat([onehot, (~hole).float()[..., None]], dim=2).permute(2, 0, 1)
+        return tile.repeat(1, -(-height // PERIOD), -(-width // PERIOD))[:, :height, :width].contiguous()
+    if hole.shape != (height, width):
         raise UsageError(
             f"a hole map of {hole.shape[1]}x{hole.shape[0]} does not fit {width}x{height} (or 4x4)"
         )
-    return torch.cat([onehot, (~hole).float()[None]], dim=0)
+    colour = onehot.permute(2, 0, 1).repeat(1, -(-height // PERIOD), -(-width // PERIOD))
+    return torch.cat([colour[:, :height, :width], (~hole).float()[None]], dim=0)
 
 
 def masks(pattern: str, height: int, width: int) -> torch.Tensor:

@@ -75,9 +75,9 @@ def model_input(
     """(N, 1, h, w) stored values / full scale, per-site (4, 4) gain and offset, (N, 4, h, w) sites, the
     input space -> (N, 6, h, w): the levelled mosaic (white-balanced when linear; 0 at holes), the sites,
     and the space as a constant channel (0 linear, 1 srgb). Shared with training."""
-    rows = torch.arange(raw.shape[2]) % cfa.PERIOD
-    cols = torch.arange(raw.shape[3]) % cfa.PERIOD
-    levelled = (raw * gain[rows][:, cols] - offset[rows][:, cols]) * sites[:, 3:4]
+    h, w = raw.shape[2:]
+    reps = (-(-h // cfa.PERIOD), -(-w // cfa.PERIOD))  # tiled copies of the (4, 4), not per-pixel gathers
+    levelled = (raw * gain.repeat(reps)[:h, :w] - offset.repeat(reps)[:h, :w]) * sites[:, 3:4]
     flag = torch.full_like(levelled, float(INPUT_SPACES.index(space)))
     return torch.cat([levelled, sites, flag], dim=1)
 
@@ -172,8 +172,7 @@ def plan(colour: np.ndarray, options: DemosaicOptions) -> tuple[Plan, dict[str, 
         raise UsageError(f"--tta averages flips of Bayer mosaics only; this one is {pattern}: drop --tta")
     missing, holes_found = _holes(pattern, height, width, options)
     if options.defects:
-        rows, cols = np.arange(height) % cfa.PERIOD, np.arange(width) % cfa.PERIOD
-        floor = black.astype(np.float32)[rows][:, cols]
+        floor = cfa.repeat(black.astype(np.float32), height, width)
         levelled = (colour[..., 0].astype(np.float32) - floor) / (np.float32(white) - floor)
         defects = cfa.isolated_extremes(levelled, pattern, missing, site_wb if space == "linear" else None)
         if defects.any():
