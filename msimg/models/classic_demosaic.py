@@ -152,13 +152,14 @@ def menon(mosaic: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
         return torch.where(horizontal, _h(x, taps), _v(x, taps))
 
     # red and blue at green sites from the neighbours across, then at blue / red sites along the decision
+    # (the filters are linear: one filter of a difference, not a difference of two filters)
     r, b = mosaic * r_m, mosaic * b_m
-    r = torch.where(g_m & r_row, g + _h(r, _PAIR) - _h(g, _PAIR), r)
-    r = torch.where(g_m & b_row, g + _v(r, _PAIR) - _v(g, _PAIR), r)
-    b = torch.where(g_m & b_row, g + _h(b, _PAIR) - _h(g, _PAIR), b)
-    b = torch.where(g_m & r_row, g + _v(b, _PAIR) - _v(g, _PAIR), b)
-    r = torch.where(b_m, b + along(r, _PAIR) - along(b, _PAIR), r)
-    b = torch.where(r_m, r + along(b, _PAIR) - along(r, _PAIR), b)
+    r = torch.where(g_m & r_row, g + _h(r - g, _PAIR), r)
+    r = torch.where(g_m & b_row, g + _v(r - g, _PAIR), r)
+    b = torch.where(g_m & b_row, g + _h(b - g, _PAIR), b)
+    b = torch.where(g_m & r_row, g + _v(b - g, _PAIR), b)
+    r_b = along(r - b, _PAIR)
+    r, b = torch.where(b_m, b + r_b, r), torch.where(r_m, r - r_b, b)
 
     # refining: green from smoothed colour differences, then red / blue at green, then at blue / red
     g = torch.where(r_m, r - along(r - g, _MEAN3), g)
