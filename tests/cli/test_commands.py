@@ -128,6 +128,9 @@ def test_models_list_fits_80_columns_with_every_name_whole() -> None:
     assert max(map(len, lines)) <= 80 and "…" not in res.output
     words = {w for line in lines for w in line.split()}
     assert names and all(name in words for name in names)
+    # networks validated on two kinds of frames show a PSNR for each, not one kind's PSNR and SSIM
+    bayer = lines.index(next(line for line in lines if line.split()[:1] == ["demosaic-swin-bayer-final"]))
+    assert "psnr_evs" in lines[bayer] and "psnr_bayer" in lines[bayer + 1]
 
 
 FOUND = {  # task -> its weights fixture, extra options, and what its `found` must hold

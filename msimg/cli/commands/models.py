@@ -12,9 +12,11 @@ app = typer.Typer(help="Shipped models, their descriptors and recorded metrics."
 
 
 def _metric_text(entry: dict) -> str:
-    """The first two validation figures, rounded, one a line, so a row fits 80 columns; `models info` has
-    them all."""
+    """Two validation figures, rounded, one a line, so a row fits 80 columns; `models info` has them all.
+    PSNR figures come first: a model validated on two kinds of input shows both, not one kind's PSNR and
+    SSIM (a Bayer network's figure on Quad-Bayer frames alone would hide what it is for)."""
     numbers = [(k, v) for k, v in entry.get("metrics", {}).items() if isinstance(v, int | float)]
+    numbers.sort(key=lambda kv: not kv[0].startswith("psnr"))  # stable: the manifest's order otherwise
     return "\n".join(f"{k} {v:.4g}" for k, v in numbers[:2])
 
 
