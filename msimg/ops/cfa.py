@@ -60,10 +60,13 @@ def layout(pattern: str) -> np.ndarray:
     return np.tile(tile, (PERIOD // tile.shape[0], PERIOD // tile.shape[1]))
 
 
-def repeat(tile: np.ndarray, height: int, width: int) -> np.ndarray:
-    """One period of a layout (any (p, q) array) laid over (height, width) from the top-left pixel."""
-    p, q = tile.shape[:2]
-    return np.tile(tile, (height // p + 1, width // q + 1))[:height, :width]
+def repeat(tile: np.ndarray | torch.Tensor, height: int, width: int) -> np.ndarray | torch.Tensor:
+    """One period of a layout (a (..., p, q) array or tensor) laid over (height, width) from the top-left
+    pixel, as tiled copies: a gather of the tile by every pixel's row and column costs far more."""
+    p, q = tile.shape[-2:]
+    reps = (1,) * (tile.ndim - 2) + (-(-height // p), -(-width // q))  # no more than needed: often exact
+    tiled = np.tile(tile, reps) if isinstance(tile, np.ndarray) else tile.repeat(reps)
+    return tiled[..., :height, :width]
 
 
 def holes(pattern: str) -> np.ndarray:
@@ -84,17 +87,14 @@ def sites(pattern: str, height: int, width: int, missing: np.ndarray | None = No
     import torch
 
     hole = torch.from_numpy(holes(pattern) if missing is None else np.asarray(missing) != 0)
-    # the (4, 4, 4) tile of channels laid over the region: a tiled copy, not a gather of every pixel
-    onehot = torch.nn.functional.one_hot(torch.from_numpy(layout(pattern)), 3).float()
+    onehot = torch.nn.functional.one_hot(torch.from_numpy(layout(pattern)), 3).permute(2, 0, 1).float()
     if hole.shape == (PERIOD, PERIOD):
-        tile = torch.cat([onehot, (~hole).float()[..., None]], dim=2).permute(2, 0, 1)
-        return tile.repeat(1, -(-height // PERIOD), -(-width // PERIOD))[:, :height, :width].contiguous()
+        return repeat(torch.cat([onehot, (~hole).float()[None]]), height, width).contiguous()
     if hole.shape != (height, width):
         raise UsageError(
             f"a hole map of {hole.shape[1]}x{hole.shape[0]} does not fit {width}x{height} (or 4x4)"
         )
-    colour = onehot.permute(2, 0, 1).repeat(1, -(-height // PERIOD), -(-width // PERIOD))
-    return torch.cat([colour[:, :height, :width], (~hole).float()[None]], dim=0)
+    return torch.cat([repeat(onehot, height, width), (~hole).float()[None]], dim=0)
 
 
 def masks(pattern: str, height: int, width: int) -> torch.Tensor:

@@ -76,8 +76,7 @@ def model_input(
     input space -> (N, 6, h, w): the levelled mosaic (white-balanced when linear; 0 at holes), the sites,
     and the space as a constant channel (0 linear, 1 srgb). Shared with training."""
     h, w = raw.shape[2:]
-    reps = (-(-h // cfa.PERIOD), -(-w // cfa.PERIOD))  # tiled copies of the (4, 4), not per-pixel gathers
-    levelled = (raw * gain.repeat(reps)[:h, :w] - offset.repeat(reps)[:h, :w]) * sites[:, 3:4]
+    levelled = (raw * cfa.repeat(gain, h, w) - cfa.repeat(offset, h, w)) * sites[:, 3:4]
     flag = torch.full_like(levelled, float(INPUT_SPACES.index(space)))
     return torch.cat([levelled, sites, flag], dim=1)
 
