@@ -12,6 +12,13 @@ from msimg.errors import UsageError
 from msimg.io.guard import prestart
 
 
+def _decode_here(common: CommonArgs) -> None:
+    """Start the decoding worker while torch is imported, when this process decodes: with `--cluster`
+    the Ray workers read the files, each with a decoder of its own."""
+    if common.cluster_options() is None:
+        prestart()
+
+
 def _reporter(name: str, common: CommonArgs) -> CliReporter:
     if common.json and common.output == "-":
         raise UsageError("--json and -o - both want stdout; write the image to a file instead")
@@ -20,7 +27,7 @@ def _reporter(name: str, common: CommonArgs) -> CliReporter:
 
 def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
     """Run a task over the command's inputs and return the process exit code."""
-    prestart()  # the decoding worker starts while torch is imported below
+    _decode_here(common)
     from msimg.api import run_batch
 
     report = run_batch(
@@ -41,7 +48,7 @@ def run_task(task: str, common: CommonArgs, task_options: Any) -> int:
 def run_stages(stages: Sequence[tuple[str, Any, str | None]], common: CommonArgs) -> int:
     """Run (task, options, model) stages over the command's inputs, each image through them all; return
     the process exit code."""
-    prestart()
+    _decode_here(common)
     from msimg.api import run_chain
 
     report = run_chain(

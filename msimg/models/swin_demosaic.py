@@ -149,7 +149,7 @@ class SwinBlock(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """(N, H, W, C) with H and W multiples of the window; `mask` is `padding(x)`."""
         x = x + self.attn(self.norm1(x), self.shift, mask)
-        fc1, act, fc2 = self.mlp
+        fc1, act, fc2 = self.mlp  # a Sequential still, so the weights keep their names (mlp.0, mlp.2)
         return x + _pointwise(fc2, act(_pointwise(fc1, self.norm2(x))))
 
 
